@@ -1,0 +1,524 @@
+//! Value and field-name detectors.
+//!
+//! Detectors are data (`policies/detectors.yaml`, embedded at build time)
+//! plus a fixed set of small validators implemented in Rust
+//! ([`validators`]). A team adds its own detectors with
+//! [`Detectors::add_yaml`] using the same format.
+//!
+//! * Value detectors ([`Detectors::scan`]) run over one text value. All
+//!   patterns are tried in one pass with a [`regex::RegexSet`] prefilter;
+//!   only the detectors whose pattern matched run their own regex and
+//!   validator. At most [`MAX_SCAN_BYTES`] (64 KiB) of a value are scanned;
+//!   anything after that is ignored (use [`Detectors::scan_with_limit`] to
+//!   choose another cap).
+//! * Name rules ([`Detectors::classify_name`]) classify a field path by the
+//!   words of its name, across naming styles, with metadata suffixes
+//!   (`_count`, `_ms`, `_id`, `is_`, ...) suppressing content categories.
+//!
+//! Offsets in [`Detection`] are byte offsets into the scanned text.
+
+mod cipher;
+mod names;
+mod redact;
+mod spec;
+mod taxonomy;
+pub mod validators;
+
+#[cfg(test)]
+mod tests;
+
+use regex::RegexSet;
+
+pub use cipher::{CipherAssessment, assess_ciphertext};
+pub use redact::redact;
+pub use spec::DetectorError;
+use spec::{Boundary, NameRule, SpanMode, ValueDetector};
+pub use taxonomy::CATEGORY_IDS;
+
+/// The built-in detector definitions.
+pub const BUILTIN_YAML: &str = include_str!("../../../../policies/detectors.yaml");
+
+/// Default cap on how much of one value [`Detectors::scan`] looks at.
+pub const MAX_SCAN_BYTES: usize = 64 * 1024;
+
+/// One value-detector finding.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Detection {
+    /// Detector id, e.g. "us_ssn".
+    pub detector: String,
+    /// Presidio-style entity type (CREDIT_CARD, US_SSN, ...) or one of ours
+    /// (SECRET, CHAT, HEALTH, ...).
+    pub entity: String,
+    /// Taxonomy id; `None` for entities with no privacy category.
+    pub category: Option<String>,
+    /// Byte offset of the start of the evidence span.
+    pub start: usize,
+    /// Byte offset one past the end of the evidence span.
+    pub end: usize,
+    /// 0.0..=1.0
+    pub confidence: f32,
+}
+
+/// One field-name classification.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NameHit {
+    /// Name rule id.
+    pub rule: String,
+    /// Taxonomy id.
+    pub category: String,
+    pub confidence: f32,
+}
+
+/// Description of one loaded detector, for `scopecheck detectors list`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DetectorInfo {
+    pub id: String,
+    pub entity: String,
+    pub category: Option<String>,
+    /// "value" or "name".
+    pub kind: String,
+    pub validator: Option<String>,
+    /// "builtin" or the file it came from.
+    pub origin: String,
+    pub description: String,
+}
+
+/// The loaded, compiled detector set. Cheap to clone (regexes are shared).
+#[derive(Debug, Clone)]
+pub struct Detectors {
+    values: Vec<ValueDetector>,
+    /// Prefilter over every value detector that has a pattern.
+    set: RegexSet,
+    /// Set pattern index -> index into `values`.
+    set_index: Vec<usize>,
+    /// Value detectors without a pattern (whole-value validators).
+    whole: Vec<usize>,
+    names: Vec<NameRule>,
+    name_set: RegexSet,
+    suffixes: Vec<String>,
+    prefixes: Vec<String>,
+    /// Raw YAML documents loaded so far, kept for reference checks.
+    ids: Vec<String>,
+}
+
+/// A candidate before overlap resolution.
+struct Found {
+    det: usize,
+    start: usize,
+    end: usize,
+    confidence: f32,
+}
+
+impl Detectors {
+    /// The built-in detectors from `policies/detectors.yaml`.
+    pub fn builtin() -> Result<Detectors, DetectorError> {
+        let mut d = Detectors::empty()?;
+        d.add_yaml(BUILTIN_YAML, "builtin")?;
+        Ok(d)
+    }
+
+    /// A detector set with nothing loaded.
+    pub fn empty() -> Result<Detectors, DetectorError> {
+        let empty: [&str; 0] = [];
+        let set = RegexSet::new(empty).map_err(|e| DetectorError::Prefilter(e.to_string()))?;
+        Ok(Detectors {
+            values: Vec::new(),
+            set: set.clone(),
+            set_index: Vec::new(),
+            whole: Vec::new(),
+            names: Vec::new(),
+            name_set: set,
+            suffixes: Vec::new(),
+            prefixes: Vec::new(),
+            ids: Vec::new(),
+        })
+    }
+
+    /// Add a team's own detectors from YAML (same format as
+    /// `policies/detectors.yaml`); `origin` is the file name used in errors.
+    /// On error nothing is added.
+    pub fn add_yaml(&mut self, yaml: &str, origin: &str) -> Result<(), DetectorError> {
+        let loaded = spec::load(yaml, origin)?;
+        let ids: Vec<&str> = self.ids.iter().map(String::as_str).collect();
+        spec::check_references(&loaded, &ids, yaml, origin)?;
+
+        let mut next = self.clone();
+        next.ids.extend(loaded.values.iter().map(|d| d.id.clone()));
+        next.ids.extend(loaded.names.iter().map(|d| d.id.clone()));
+        next.values.extend(loaded.values);
+        next.names.extend(loaded.names);
+        for s in loaded.suffixes {
+            if !next.suffixes.contains(&s) {
+                next.suffixes.push(s);
+            }
+        }
+        for p in loaded.prefixes {
+            if !next.prefixes.contains(&p) {
+                next.prefixes.push(p);
+            }
+        }
+        next.rebuild()?;
+        *self = next;
+        Ok(())
+    }
+
+    fn rebuild(&mut self) -> Result<(), DetectorError> {
+        let mut patterns = Vec::new();
+        self.set_index.clear();
+        self.whole.clear();
+        for (i, d) in self.values.iter().enumerate() {
+            match &d.pattern {
+                Some(p) => {
+                    patterns.push(p.as_str());
+                    self.set_index.push(i);
+                }
+                None => self.whole.push(i),
+            }
+        }
+        self.set = regex::RegexSetBuilder::new(patterns)
+            .size_limit(64 << 20)
+            .build()
+            .map_err(|e| DetectorError::Prefilter(e.to_string()))?;
+        self.name_set = regex::RegexSetBuilder::new(self.names.iter().map(|n| n.pattern.as_str()))
+            .size_limit(64 << 20)
+            .build()
+            .map_err(|e| DetectorError::Prefilter(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Value detectors over one text value (first [`MAX_SCAN_BYTES`] bytes).
+    /// Overlapping spans are resolved, keeping the best per span.
+    pub fn scan(&self, text: &str) -> Vec<Detection> {
+        self.scan_with_limit(text, MAX_SCAN_BYTES)
+    }
+
+    /// Like [`Detectors::scan`] with an explicit cap in bytes (rounded down
+    /// to a character boundary).
+    pub fn scan_with_limit(&self, text: &str, limit: usize) -> Vec<Detection> {
+        let mut cut = limit.min(text.len());
+        while cut > 0 && !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let text = text.get(..cut).unwrap_or_default();
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for set_idx in self.set.matches(text).iter() {
+            if let Some(&i) = self.set_index.get(set_idx) {
+                self.run(i, text, &mut found);
+            }
+        }
+        for &i in &self.whole {
+            self.run_whole(i, text, &mut found);
+        }
+        self.resolve(found)
+    }
+
+    fn run(&self, i: usize, text: &str, found: &mut Vec<Found>) {
+        let Some(det) = self.values.get(i) else {
+            return;
+        };
+        let Some(re) = &det.regex else {
+            return;
+        };
+        let mut cands: Vec<(usize, usize, f32)> = Vec::new();
+        let mut consider = |start: usize, end: usize| {
+            let Some(cand) = text.get(start..end) else {
+                return;
+            };
+            let n = cand.chars().count();
+            if n < det.min_len || n > det.max_len {
+                return;
+            }
+            if det.boundary == Boundary::Strict && glued(text, start, end) {
+                return;
+            }
+            let adj = match det.validator {
+                Some(v) => match v.check(cand) {
+                    Some(a) => a,
+                    None => return,
+                },
+                None => 0.0,
+            };
+            cands.push((start, end, adj));
+        };
+        if det.has_v_group {
+            for caps in re.captures_iter(text) {
+                if let Some(m) = caps.name("v").or_else(|| caps.get(0)) {
+                    consider(m.start(), m.end());
+                }
+            }
+        } else {
+            for m in re.find_iter(text) {
+                consider(m.start(), m.end());
+            }
+        }
+        match det.span {
+            SpanMode::Match => {
+                for (start, end, adj) in cands {
+                    let before = window_before(text, start, det.window);
+                    let after = window_after(text, end, det.window);
+                    if let Some(c) = score(det, adj, &[before, after]) {
+                        found.push(Found { det: i, start, end, confidence: c });
+                    }
+                }
+            }
+            SpanMode::Cover | SpanMode::Value => {
+                if cands.len() < det.min_matches {
+                    return;
+                }
+                let mut distinct: Vec<String> =
+                    cands.iter().filter_map(|(s, e, _)| text.get(*s..*e)).map(|s| s.trim().to_lowercase()).collect();
+                distinct.sort();
+                distinct.dedup();
+                if distinct.len() < det.min_distinct {
+                    return;
+                }
+                let (start, end) = if det.span == SpanMode::Value {
+                    let lead = text.len() - text.trim_start().len();
+                    (lead, text.trim_end().len())
+                } else {
+                    let s = cands.iter().map(|c| c.0).min().unwrap_or(0);
+                    let e = cands.iter().map(|c| c.1).max().unwrap_or(0);
+                    (s, e)
+                };
+                let adj = cands.iter().map(|c| c.2).fold(0.0f32, f32::max)
+                    + det.per_match * (distinct.len().saturating_sub(1)) as f32;
+                let region = text.get(start..end).unwrap_or_default();
+                let before = window_before(text, start, det.window);
+                let after = window_after(text, end, det.window);
+                if let Some(c) = score(det, adj, &[before, region, after]) {
+                    found.push(Found { det: i, start, end, confidence: c });
+                }
+            }
+        }
+    }
+
+    fn run_whole(&self, i: usize, text: &str, found: &mut Vec<Found>) {
+        let Some(det) = self.values.get(i) else {
+            return;
+        };
+        let lead = text.len() - text.trim_start().len();
+        let end = text.trim_end().len();
+        let Some(cand) = text.get(lead..end) else {
+            return;
+        };
+        let n = cand.chars().count();
+        if n < det.min_len || n > det.max_len {
+            return;
+        }
+        let adj = match det.validator {
+            Some(v) => match v.check(cand) {
+                Some(a) => a,
+                None => return,
+            },
+            None => 0.0,
+        };
+        if let Some(c) = score(det, adj, &[cand]) {
+            found.push(Found { det: i, start: lead, end, confidence: c });
+        }
+    }
+
+    fn resolve(&self, mut found: Vec<Found>) -> Vec<Detection> {
+        // 1. `supersedes`: a detection removes overlapping detections of the
+        //    detectors it names.
+        let sup: Vec<(usize, usize, &[String])> = found
+            .iter()
+            .filter_map(|f| {
+                let d = self.values.get(f.det)?;
+                (!d.supersedes.is_empty()).then_some((f.start, f.end, d.supersedes.as_slice()))
+            })
+            .collect();
+        if !sup.is_empty() {
+            found.retain(|f| {
+                let id = self.values.get(f.det).map(|d| d.id.as_str()).unwrap_or("");
+                !sup.iter().any(|(s, e, ids)| f.start < *e && *s < f.end && ids.iter().any(|x| x == id))
+            });
+        }
+        // 2. Rank: confidence, then longer span, then detector order.
+        found.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+                .then(a.det.cmp(&b.det))
+        });
+        let mut kept_tokens: Vec<&Found> = Vec::new();
+        let mut kept_text: Vec<&Found> = Vec::new();
+        for f in &found {
+            let Some(d) = self.values.get(f.det) else {
+                continue;
+            };
+            if d.span == SpanMode::Match {
+                // Token-level: keep the best per overlapping span.
+                if kept_tokens.iter().all(|k| f.end <= k.start || k.end <= f.start) {
+                    kept_tokens.push(f);
+                }
+            } else {
+                // Text-level: keep the best per entity.
+                let dup = kept_text.iter().any(|k| {
+                    self.values.get(k.det).map(|x| &x.entity) == Some(&d.entity) && f.start < k.end && k.start < f.end
+                });
+                if !dup {
+                    kept_text.push(f);
+                }
+            }
+        }
+        let mut out: Vec<Detection> = kept_tokens
+            .into_iter()
+            .chain(kept_text)
+            .filter_map(|f| {
+                let d = self.values.get(f.det)?;
+                Some(Detection {
+                    detector: d.id.clone(),
+                    entity: d.entity.clone(),
+                    category: d.category.clone(),
+                    start: f.start,
+                    end: f.end,
+                    confidence: f.confidence,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.detector.cmp(&b.detector)));
+        out
+    }
+
+    /// Classify a normalized field path ("chat.messages[].body",
+    /// "employee.ssn", "input.keystrokes[].interval_ms") by its name.
+    /// Returns at most one hit per category, best first.
+    pub fn classify_name(&self, path: &str) -> Vec<NameHit> {
+        let Some((leaf, parents)) = names::leaf_and_parents(path) else {
+            return Vec::new();
+        };
+        let words: Vec<(usize, &str)> = leaf
+            .split(' ')
+            .scan(0usize, |pos, w| {
+                let start = *pos;
+                *pos += w.len() + 1;
+                Some((start, w))
+            })
+            .collect();
+        let mut hits: Vec<NameHit> = Vec::new();
+        for idx in self.name_set.matches(&leaf).iter() {
+            let Some(rule) = self.names.get(idx) else {
+                continue;
+            };
+            if let Some(p) = &rule.parent
+                && !p.is_match(&parents)
+            {
+                continue;
+            }
+            if rule.not_parent.as_ref().is_some_and(|p| p.is_match(&parents)) {
+                continue;
+            }
+            let Some(m) = rule.regex.find(&leaf) else {
+                continue;
+            };
+            if !rule.metadata_ok && self.is_metadata(&words, m.start(), m.end()) {
+                continue;
+            }
+            match hits.iter_mut().find(|h| h.category == rule.category) {
+                Some(h) if h.confidence >= rule.confidence => {}
+                Some(h) => {
+                    h.rule.clone_from(&rule.id);
+                    h.confidence = rule.confidence;
+                }
+                None => hits.push(NameHit {
+                    rule: rule.id.clone(),
+                    category: rule.category.clone(),
+                    confidence: rule.confidence,
+                }),
+            }
+        }
+        hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.category.cmp(&b.category)));
+        hits
+    }
+
+    /// A metadata suffix (`count`, `ms`, `id`, ...) after the matched words,
+    /// or a flag prefix (`is`, `has`, ...) before them, means the field is
+    /// about the thing, not the thing itself.
+    fn is_metadata(&self, words: &[(usize, &str)], m_start: usize, m_end: usize) -> bool {
+        let suffix = words.last().is_some_and(|(s, w)| *s >= m_end && self.suffixes.iter().any(|x| x == w));
+        let prefix = words.first().is_some_and(|(s, w)| s + w.len() <= m_start && self.prefixes.iter().any(|x| x == w));
+        suffix || prefix
+    }
+
+    /// All loaded detectors and name rules, in load order.
+    pub fn list(&self) -> Vec<DetectorInfo> {
+        let values = self.values.iter().map(|d| DetectorInfo {
+            id: d.id.clone(),
+            entity: d.entity.clone(),
+            category: d.category.clone(),
+            kind: "value".to_string(),
+            validator: d.validator_name.clone(),
+            origin: d.origin.clone(),
+            description: d.description.clone(),
+        });
+        let names = self.names.iter().map(|n| DetectorInfo {
+            id: n.id.clone(),
+            entity: n.entity.clone(),
+            category: Some(n.category.clone()),
+            kind: "name".to_string(),
+            validator: None,
+            origin: n.origin.clone(),
+            description: n.description.clone(),
+        });
+        values.chain(names).collect()
+    }
+}
+
+/// Up to `n` characters before byte offset `at`.
+fn window_before(text: &str, at: usize, n: usize) -> &str {
+    let head = text.get(..at).unwrap_or_default();
+    let start = head.char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(i, _)| i);
+    head.get(start..).unwrap_or_default()
+}
+
+/// Up to `n` characters after byte offset `at`.
+fn window_after(text: &str, at: usize, n: usize) -> &str {
+    let tail = text.get(at..).unwrap_or_default();
+    let end = tail.char_indices().nth(n).map_or(tail.len(), |(i, _)| i);
+    tail.get(..end).unwrap_or_default()
+}
+
+/// The match is part of a larger token: directly touching a letter/digit/`_`,
+/// or joined to one by `-`, `.` or `_` (UUID groups, versions, identifiers).
+fn glued(text: &str, start: usize, end: usize) -> bool {
+    let head = text.get(..start).unwrap_or_default();
+    let tail = text.get(end..).unwrap_or_default();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut back = head.chars().rev();
+    let mut fwd = tail.chars();
+    let glue_back = match back.next() {
+        Some(c) if word(c) => true,
+        Some('-' | '.' | '_') => back.next().is_some_and(|c| c.is_ascii_alphanumeric()),
+        _ => false,
+    };
+    // Forward, only a digit after the joiner glues: "788-063-Office" is a
+    // phone number followed by a label, "1.2.3.4.5" is a version.
+    let glue_fwd = match fwd.next() {
+        Some(c) if word(c) => true,
+        Some('-' | '.') => fwd.next().is_some_and(|c| c.is_ascii_digit()),
+        Some('_') => fwd.next().is_some_and(|c| c.is_ascii_alphanumeric()),
+        _ => false,
+    };
+    glue_back || glue_fwd
+}
+
+/// Final confidence for a candidate, or `None` if it does not qualify.
+fn score(det: &ValueDetector, adj: f32, around: &[&str]) -> Option<f32> {
+    let has = |re: &Option<regex::Regex>| re.as_ref().is_some_and(|r| around.iter().any(|s| r.is_match(s)));
+    let ctx = has(&det.context);
+    if det.require_context && !ctx {
+        return None;
+    }
+    let mut c = det.confidence + adj;
+    if ctx {
+        c += det.context_boost;
+    }
+    if has(&det.negative) {
+        c -= det.negative_penalty;
+    }
+    let c = c.clamp(0.0, det.max_confidence.max(det.confidence));
+    (c >= det.min_confidence).then_some(c)
+}

@@ -1,0 +1,663 @@
+//! The YAML detector format (see the header of `policies/detectors.yaml`),
+//! its compilation into matchers, and the errors it can produce.
+
+use miette::{NamedSource, SourceSpan};
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+use super::taxonomy;
+use super::validators::{VALIDATOR_NAMES, Validator};
+
+/// Largest compiled size allowed for one detector regex (bytes).
+const REGEX_SIZE_LIMIT: usize = 4 << 20;
+
+/// Errors from loading detector definitions.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DetectorError {
+    /// The YAML does not parse or does not fit the schema (unknown key,
+    /// wrong type, missing field).
+    #[error("{origin}:{line}:{column}: invalid detector definition: {message}")]
+    #[diagnostic(code(scopecheck::detect::yaml))]
+    Yaml {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        span: SourceSpan,
+        #[help]
+        help: Option<String>,
+    },
+    /// A detector's `pattern`, `parent` or context words do not compile.
+    #[error("{origin}:{line}:{column}: detector `{id}`: invalid regex in `{field}`: {message}")]
+    #[diagnostic(code(scopecheck::detect::regex))]
+    Regex {
+        origin: String,
+        line: usize,
+        column: usize,
+        id: String,
+        field: String,
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("this regex")]
+        span: SourceSpan,
+    },
+    /// `validator:` names something that is not implemented.
+    #[error("{origin}:{line}:{column}: detector `{id}`: unknown validator `{name}`{}", suggest(.suggestion.as_deref()))]
+    #[diagnostic(code(scopecheck::detect::unknown_validator), help("known validators: {known}"))]
+    UnknownValidator {
+        origin: String,
+        line: usize,
+        column: usize,
+        id: String,
+        name: String,
+        suggestion: Option<String>,
+        known: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("unknown validator")]
+        span: SourceSpan,
+    },
+    /// `category:` is not a taxonomy id.
+    #[error("{origin}:{line}:{column}: detector `{id}`: unknown category `{name}`{}", suggest(.suggestion.as_deref()))]
+    #[diagnostic(
+        code(scopecheck::detect::unknown_category),
+        help("categories are taxonomy ids such as government_id.us_ssn or content.chat")
+    )]
+    UnknownCategory {
+        origin: String,
+        line: usize,
+        column: usize,
+        id: String,
+        name: String,
+        suggestion: Option<String>,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("unknown category")]
+        span: SourceSpan,
+    },
+    /// Any other semantic problem (duplicate id, missing pattern, confidence
+    /// out of range, ...).
+    #[error("{origin}:{line}:{column}: detector `{id}`: {message}")]
+    #[diagnostic(code(scopecheck::detect::invalid))]
+    Invalid {
+        origin: String,
+        line: usize,
+        column: usize,
+        id: String,
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        span: SourceSpan,
+    },
+    /// Building the combined prefilter failed (too many / too large patterns).
+    #[error("cannot build the detector prefilter: {0}")]
+    #[diagnostic(code(scopecheck::detect::prefilter))]
+    Prefilter(String),
+}
+
+fn suggest(s: Option<&str>) -> String {
+    s.map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+}
+
+fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Value,
+    Name,
+}
+
+/// What span a value detector reports.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanMode {
+    /// One detection per regex match (or its `v` group).
+    #[default]
+    Match,
+    /// One detection from the first to the last match.
+    Cover,
+    /// One detection covering the whole scanned value.
+    Value,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Boundary {
+    /// Reject matches glued to a larger token (`-`, `.`, `_` followed by a
+    /// letter or digit): UUID groups, version strings, identifiers.
+    #[default]
+    Strict,
+    /// Accept wherever the regex matched.
+    Loose,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(default)]
+    #[allow(dead_code)]
+    version: Option<u32>,
+    #[serde(default)]
+    name_metadata: Option<NameMetaSpec>,
+    #[serde(default)]
+    detectors: Vec<DetectorSpec>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NameMetaSpec {
+    #[serde(default)]
+    suffixes: Vec<String>,
+    #[serde(default)]
+    prefixes: Vec<String>,
+}
+
+fn default_confidence() -> f32 {
+    0.8
+}
+fn default_one() -> usize {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DetectorSpec {
+    id: String,
+    kind: Kind,
+    #[serde(default)]
+    entity: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    pattern: Option<String>,
+    #[serde(default)]
+    parent: Option<String>,
+    #[serde(default)]
+    not_parent: Option<String>,
+    #[serde(default)]
+    validator: Option<String>,
+    #[serde(default = "default_confidence")]
+    confidence: f32,
+    #[serde(default)]
+    min_confidence: Option<f32>,
+    #[serde(default)]
+    context: Vec<String>,
+    #[serde(default)]
+    context_boost: Option<f32>,
+    #[serde(default)]
+    negative_context: Vec<String>,
+    #[serde(default)]
+    negative_penalty: Option<f32>,
+    #[serde(default)]
+    context_window: Option<usize>,
+    #[serde(default)]
+    require_context: bool,
+    #[serde(default)]
+    min_len: Option<usize>,
+    #[serde(default)]
+    max_len: Option<usize>,
+    #[serde(default)]
+    span: SpanMode,
+    #[serde(default = "default_one")]
+    min_matches: usize,
+    #[serde(default = "default_one")]
+    min_distinct: usize,
+    #[serde(default)]
+    per_match: f32,
+    #[serde(default)]
+    max_confidence: Option<f32>,
+    #[serde(default)]
+    supersedes: Vec<String>,
+    #[serde(default)]
+    boundary: Boundary,
+    #[serde(default)]
+    metadata_ok: bool,
+    #[serde(default)]
+    description: String,
+}
+
+/// A compiled value detector.
+#[derive(Debug, Clone)]
+pub struct ValueDetector {
+    pub id: String,
+    pub entity: String,
+    pub category: Option<String>,
+    pub pattern: Option<String>,
+    pub regex: Option<Regex>,
+    pub has_v_group: bool,
+    pub validator: Option<Validator>,
+    pub validator_name: Option<String>,
+    pub confidence: f32,
+    pub min_confidence: f32,
+    pub context: Option<Regex>,
+    pub context_boost: f32,
+    pub negative: Option<Regex>,
+    pub negative_penalty: f32,
+    pub window: usize,
+    pub require_context: bool,
+    pub min_len: usize,
+    pub max_len: usize,
+    pub span: SpanMode,
+    pub min_matches: usize,
+    pub min_distinct: usize,
+    pub per_match: f32,
+    pub max_confidence: f32,
+    pub supersedes: Vec<String>,
+    pub boundary: Boundary,
+    pub origin: String,
+    pub description: String,
+}
+
+/// A compiled field-name rule.
+#[derive(Debug, Clone)]
+pub struct NameRule {
+    pub id: String,
+    pub entity: String,
+    pub category: String,
+    pub pattern: String,
+    pub regex: Regex,
+    pub parent: Option<Regex>,
+    pub not_parent: Option<Regex>,
+    pub confidence: f32,
+    pub metadata_ok: bool,
+    pub origin: String,
+    pub description: String,
+}
+
+/// Everything one YAML document contributes.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub values: Vec<ValueDetector>,
+    pub names: Vec<NameRule>,
+    pub suffixes: Vec<String>,
+    pub prefixes: Vec<String>,
+}
+
+/// Where in the YAML a detector (or one of its keys) sits, for errors.
+struct Locator<'a> {
+    yaml: &'a str,
+    origin: &'a str,
+}
+
+#[derive(Clone, Copy)]
+struct Loc {
+    line: usize,
+    column: usize,
+    offset: usize,
+    len: usize,
+}
+
+impl Locator<'_> {
+    fn src(&self) -> NamedSource<String> {
+        NamedSource::new(self.origin, self.yaml.to_string())
+    }
+
+    /// Line of `id: <id>`, then optionally the first `key:` line after it
+    /// (before the next list item).
+    fn find(&self, id: &str, key: Option<&str>) -> Loc {
+        let mut offset = 0usize;
+        let mut found: Option<Loc> = None;
+        for (i, line) in self.yaml.split_inclusive('\n').enumerate() {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+            let body_col = line.len() - body.len();
+            match found {
+                None => {
+                    if let Some(v) = body.strip_prefix("id:") {
+                        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                        if v == id {
+                            let loc = Loc {
+                                line: i + 1,
+                                column: body_col + 1,
+                                offset: offset + body_col,
+                                len: body.trim_end().len(),
+                            };
+                            if key.is_none() {
+                                return loc;
+                            }
+                            found = Some(loc);
+                        }
+                    }
+                }
+                Some(idloc) => {
+                    if trimmed.starts_with("- ") && indent + 2 <= idloc.column {
+                        return idloc;
+                    }
+                    if let Some(k) = key
+                        && body.starts_with(k)
+                        && body.get(k.len()..).is_some_and(|r| r.starts_with(':'))
+                    {
+                        return Loc {
+                            line: i + 1,
+                            column: body_col + 1,
+                            offset: offset + body_col,
+                            len: body.trim_end().len(),
+                        };
+                    }
+                }
+            }
+            offset += line.len();
+        }
+        found.unwrap_or(Loc { line: 1, column: 1, offset: 0, len: 0 })
+    }
+
+    fn invalid(&self, id: &str, key: Option<&str>, message: String) -> DetectorError {
+        let l = self.find(id, key);
+        DetectorError::Invalid {
+            origin: self.origin.to_string(),
+            line: l.line,
+            column: l.column,
+            id: id.to_string(),
+            message,
+            src: self.src(),
+            span: (l.offset, l.len).into(),
+        }
+    }
+
+    fn regex(&self, id: &str, field: &str, err: &regex::Error) -> DetectorError {
+        let l = self.find(id, Some(field));
+        DetectorError::Regex {
+            origin: self.origin.to_string(),
+            line: l.line,
+            column: l.column,
+            id: id.to_string(),
+            field: field.to_string(),
+            message: err.to_string(),
+            src: self.src(),
+            span: (l.offset, l.len).into(),
+        }
+    }
+}
+
+fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).build()
+}
+
+/// Context words become one case-insensitive regex; spaces match any run of
+/// whitespace, `_` or `-`; an apostrophe is optional. Word boundaries are
+/// added where the phrase starts/ends with a word character.
+pub fn context_regex(words: &[String]) -> Result<Option<Regex>, regex::Error> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let alts: Vec<String> = words
+        .iter()
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| {
+            let w = w.trim().to_lowercase();
+            let mut p = String::new();
+            if w.chars().next().is_some_and(|c| c.is_alphanumeric()) {
+                p.push_str(r"\b");
+            }
+            for c in w.chars() {
+                match c {
+                    ' ' | '_' | '-' => p.push_str(r"[\s_\-]*"),
+                    '\'' | '’' => p.push_str("['’]?"),
+                    c => p.push_str(&regex::escape(&c.to_string())),
+                }
+            }
+            if w.chars().last().is_some_and(|c| c.is_alphanumeric()) {
+                p.push_str(r"\b");
+            }
+            p
+        })
+        .collect();
+    if alts.is_empty() {
+        return Ok(None);
+    }
+    compile(&format!("(?i)(?:{})", alts.join("|"))).map(Some)
+}
+
+fn location_of(err: &serde_yaml::Error) -> (usize, usize, usize) {
+    err.location().map(|l| (l.line(), l.column(), l.index())).unwrap_or((1, 1, 0))
+}
+
+const SPEC_KEYS: &[&str] = &[
+    "id",
+    "kind",
+    "entity",
+    "category",
+    "pattern",
+    "parent",
+    "not_parent",
+    "validator",
+    "confidence",
+    "min_confidence",
+    "context",
+    "context_boost",
+    "negative_context",
+    "negative_penalty",
+    "context_window",
+    "require_context",
+    "min_len",
+    "max_len",
+    "span",
+    "min_matches",
+    "min_distinct",
+    "per_match",
+    "max_confidence",
+    "supersedes",
+    "boundary",
+    "metadata_ok",
+    "description",
+];
+
+/// Parse and compile one YAML document.
+pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
+    let loc = Locator { yaml, origin };
+    let file: FileSpec = serde_yaml::from_str(yaml).map_err(|e| {
+        let (line, column, index) = location_of(&e);
+        let message = e.to_string();
+        let help = message
+            .split("unknown field `")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .and_then(|bad| did_you_mean(bad, SPEC_KEYS.iter().copied()))
+            .map(|s| format!("did you mean `{s}`?"));
+        DetectorError::Yaml {
+            origin: origin.to_string(),
+            line,
+            column,
+            message,
+            src: loc.src(),
+            span: (index, 1).into(),
+            help,
+        }
+    })?;
+
+    let mut out = Loaded::default();
+    if let Some(meta) = file.name_metadata {
+        out.suffixes = meta.suffixes.iter().map(|s| s.to_lowercase()).collect();
+        out.prefixes = meta.prefixes.iter().map(|s| s.to_lowercase()).collect();
+    }
+    for spec in file.detectors {
+        let id = spec.id.clone();
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(loc.invalid(&id, None, "ids use lowercase letters, digits and `_`".to_string()));
+        }
+        for (field, v) in [
+            ("confidence", Some(spec.confidence)),
+            ("min_confidence", spec.min_confidence),
+            ("context_boost", spec.context_boost),
+            ("negative_penalty", spec.negative_penalty),
+            ("max_confidence", spec.max_confidence),
+            ("per_match", Some(spec.per_match)),
+        ] {
+            if let Some(v) = v
+                && !(0.0..=1.0).contains(&v)
+            {
+                return Err(loc.invalid(&id, Some(field), format!("`{field}` must be between 0 and 1, got {v}")));
+            }
+        }
+        if let Some(cat) = &spec.category
+            && !taxonomy::is_known(cat)
+        {
+            let l = loc.find(&id, Some("category"));
+            return Err(DetectorError::UnknownCategory {
+                origin: origin.to_string(),
+                line: l.line,
+                column: l.column,
+                id,
+                name: cat.clone(),
+                suggestion: did_you_mean(cat, taxonomy::CATEGORY_IDS.iter().copied()),
+                src: loc.src(),
+                span: (l.offset, l.len).into(),
+            });
+        }
+        let validator = match &spec.validator {
+            None => None,
+            Some(name) => match Validator::from_name(name) {
+                Some(v) => Some(v),
+                None => {
+                    let l = loc.find(&id, Some("validator"));
+                    return Err(DetectorError::UnknownValidator {
+                        origin: origin.to_string(),
+                        line: l.line,
+                        column: l.column,
+                        id,
+                        name: name.clone(),
+                        suggestion: did_you_mean(name, VALIDATOR_NAMES.iter().copied()),
+                        known: VALIDATOR_NAMES.join(", "),
+                        src: loc.src(),
+                        span: (l.offset, l.len).into(),
+                    });
+                }
+            },
+        };
+        let regex = match &spec.pattern {
+            Some(p) => Some(compile(p).map_err(|e| loc.regex(&id, "pattern", &e))?),
+            None => None,
+        };
+        match spec.kind {
+            Kind::Name => {
+                let Some(regex) = regex else {
+                    return Err(loc.invalid(&id, None, "name rules need a `pattern`".to_string()));
+                };
+                let Some(category) = spec.category.clone() else {
+                    return Err(loc.invalid(&id, None, "name rules need a `category`".to_string()));
+                };
+                let parent = match &spec.parent {
+                    Some(p) => Some(compile(p).map_err(|e| loc.regex(&id, "parent", &e))?),
+                    None => None,
+                };
+                let not_parent = match &spec.not_parent {
+                    Some(p) => Some(compile(p).map_err(|e| loc.regex(&id, "not_parent", &e))?),
+                    None => None,
+                };
+                let entity = spec
+                    .entity
+                    .clone()
+                    .unwrap_or_else(|| category.rsplit('.').next().unwrap_or(&category).to_uppercase());
+                out.names.push(NameRule {
+                    id,
+                    entity,
+                    category,
+                    pattern: spec.pattern.clone().unwrap_or_default(),
+                    regex,
+                    parent,
+                    not_parent,
+                    confidence: spec.confidence,
+                    metadata_ok: spec.metadata_ok,
+                    origin: origin.to_string(),
+                    description: spec.description,
+                });
+            }
+            Kind::Value => {
+                let Some(entity) = spec.entity.clone() else {
+                    return Err(loc.invalid(&id, None, "value detectors need an `entity`".to_string()));
+                };
+                if regex.is_none() && spec.span != SpanMode::Value {
+                    return Err(loc.invalid(&id, None, "a `pattern` is required unless `span: value`".to_string()));
+                }
+                if regex.is_none() && validator.is_none() {
+                    return Err(loc.invalid(&id, None, "a detector without `pattern` needs a `validator`".to_string()));
+                }
+                if spec.parent.is_some() || spec.not_parent.is_some() {
+                    return Err(loc.invalid(&id, Some("parent"), "`parent` only applies to `kind: name`".to_string()));
+                }
+                let context = context_regex(&spec.context).map_err(|e| loc.regex(&id, "context", &e))?;
+                let negative =
+                    context_regex(&spec.negative_context).map_err(|e| loc.regex(&id, "negative_context", &e))?;
+                if spec.require_context && context.is_none() {
+                    return Err(loc.invalid(
+                        &id,
+                        Some("require_context"),
+                        "`require_context: true` needs `context` words".to_string(),
+                    ));
+                }
+                let has_v_group = regex.as_ref().is_some_and(|r| r.capture_names().flatten().any(|n| n == "v"));
+                out.values.push(ValueDetector {
+                    id,
+                    entity,
+                    category: spec.category,
+                    pattern: spec.pattern,
+                    regex,
+                    has_v_group,
+                    validator,
+                    validator_name: spec.validator,
+                    confidence: spec.confidence,
+                    min_confidence: spec.min_confidence.unwrap_or(0.5),
+                    context,
+                    context_boost: spec.context_boost.unwrap_or(0.25),
+                    negative,
+                    negative_penalty: spec.negative_penalty.unwrap_or(0.3),
+                    window: spec.context_window.unwrap_or(40),
+                    require_context: spec.require_context,
+                    min_len: spec.min_len.unwrap_or(0),
+                    max_len: spec.max_len.unwrap_or(usize::MAX),
+                    span: spec.span,
+                    min_matches: spec.min_matches.max(1),
+                    min_distinct: spec.min_distinct.max(1),
+                    per_match: spec.per_match,
+                    max_confidence: spec.max_confidence.unwrap_or(0.95),
+                    supersedes: spec.supersedes,
+                    boundary: spec.boundary,
+                    origin: origin.to_string(),
+                    description: spec.description,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Check cross-detector references once everything is loaded.
+pub fn check_references(loaded: &Loaded, all_ids: &[&str], yaml: &str, origin: &str) -> Result<(), DetectorError> {
+    let loc = Locator { yaml, origin };
+    let mut seen: Vec<&str> = all_ids.to_vec();
+    for id in loaded.values.iter().map(|d| d.id.as_str()).chain(loaded.names.iter().map(|n| n.id.as_str())) {
+        if seen.contains(&id) {
+            return Err(loc.invalid(id, None, "duplicate detector id".to_string()));
+        }
+        seen.push(id);
+    }
+    for d in &loaded.values {
+        for s in &d.supersedes {
+            if !seen.contains(&s.as_str()) {
+                let hint = did_you_mean(s, seen.iter().copied())
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                return Err(loc.invalid(
+                    &d.id,
+                    Some("supersedes"),
+                    format!("`supersedes` names unknown detector `{s}`{hint}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

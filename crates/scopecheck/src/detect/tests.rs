@@ -1,0 +1,524 @@
+use super::*;
+use std::sync::OnceLock;
+
+fn det() -> &'static Detectors {
+    static D: OnceLock<Detectors> = OnceLock::new();
+    D.get_or_init(|| Detectors::builtin().unwrap())
+}
+
+fn entities(text: &str) -> Vec<(String, String)> {
+    det().scan(text).into_iter().map(|d| (d.entity.clone(), text[d.start..d.end].to_string())).collect()
+}
+
+fn find<'a>(ds: &'a [Detection], entity: &str) -> Option<&'a Detection> {
+    ds.iter().find(|d| d.entity == entity)
+}
+
+fn cats(path: &str) -> Vec<String> {
+    det().classify_name(path).into_iter().map(|h| h.category).collect()
+}
+
+#[test]
+fn builtin_loads_and_lists() {
+    let d = det();
+    let list = d.list();
+    assert!(list.len() > 60);
+    assert!(list.iter().any(|i| i.id == "us_ssn" && i.kind == "value"));
+    assert!(list.iter().any(|i| i.id == "name_us_ssn" && i.kind == "name"));
+    for i in &list {
+        if let Some(c) = &i.category {
+            assert!(CATEGORY_IDS.contains(&c.as_str()), "{c}");
+        }
+        assert_eq!(i.origin, "builtin");
+        assert!(!i.description.is_empty(), "{} has no description", i.id);
+    }
+    fn assert_traits<T: Clone + Send + Sync + std::fmt::Debug>() {}
+    assert_traits::<Detectors>();
+}
+
+#[test]
+fn ssn_with_and_without_context() {
+    let text = "Here's my SSN: 054-28-6917";
+    let ds = det().scan(text);
+    let d = find(&ds, "US_SSN").unwrap();
+    assert_eq!(&text[d.start..d.end], "054-28-6917");
+    assert_eq!(d.category.as_deref(), Some("government_id.us_ssn"));
+    let with_ctx = d.confidence;
+
+    let bare = det().scan("054-28-6917");
+    let without = find(&bare, "US_SSN").unwrap().confidence;
+    assert!(with_ctx > without, "{with_ctx} vs {without}");
+
+    for bad in ["000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000"] {
+        let ds = det().scan(&format!("SSN: {bad}"));
+        assert!(find(&ds, "US_SSN").is_none(), "{bad}");
+    }
+    // Bare 9 digits only with context.
+    assert!(find(&det().scan("054286917"), "US_SSN").is_none());
+    assert!(find(&det().scan("ssn 054286917"), "US_SSN").is_some());
+}
+
+#[test]
+fn itin_not_ssn() {
+    let ds = det().scan("ITIN 912-70-1234");
+    assert!(find(&ds, "US_ITIN").is_some());
+    assert!(find(&ds, "US_SSN").is_none());
+}
+
+#[test]
+fn cards() {
+    let ds = det().scan("My credit card 4111 1111 1111 1111 expires soon");
+    let d = find(&ds, "CREDIT_CARD").unwrap();
+    assert!(d.confidence >= 0.9);
+    assert!(find(&det().scan("card 4111 1111 1111 1112"), "CREDIT_CARD").is_none());
+    assert!(find(&det().scan("378282246310005"), "CREDIT_CARD").is_some());
+    // Luhn-valid without an issuer.
+    assert!(find(&det().scan("card 9111111111111110"), "CREDIT_CARD").is_none());
+}
+
+#[test]
+fn iban_sin_nino() {
+    assert!(find(&det().scan("My IBAN is GB82WEST12345698765432"), "IBAN_CODE").is_some());
+    assert!(find(&det().scan("My IBAN is GB82WEST12345698765433"), "IBAN_CODE").is_none());
+    assert!(find(&det().scan("my iban is gb42nawi04454264788619"), "IBAN_CODE").is_some());
+    let ds = det().scan("SIN: 130-692-544");
+    assert!(find(&ds, "CA_SIN").is_some());
+    assert!(find(&det().scan("SIN: 130-692-545"), "CA_SIN").is_none());
+    assert!(find(&det().scan("social insurance number 130 692 544"), "CA_SIN").is_some());
+    // Spaced 3-3-3 without SIN words is not a SIN.
+    assert!(find(&det().scan("130 692 544"), "CA_SIN").is_none());
+    assert!(find(&det().scan("NI number AB 12 34 56 C"), "UK_NINO").is_some());
+    assert!(find(&det().scan("NI number BG 12 34 56 C"), "UK_NINO").is_none());
+}
+
+#[test]
+fn ip_addresses() {
+    let ds = det().scan("client connected from 203.0.113.42 at noon");
+    assert_eq!(find(&ds, "IP_ADDRESS").map(|d| d.end - d.start), Some(12));
+    assert!(find(&det().scan("from 256.1.1.1"), "IP_ADDRESS").is_none());
+    assert!(find(&det().scan("version 1.2.3.4.5"), "IP_ADDRESS").is_none());
+    assert!(find(&det().scan("host 2001:db8::8a2e:370:7334"), "IP_ADDRESS").is_some());
+    assert!(find(&det().scan("at 12:30:45"), "IP_ADDRESS").is_none());
+}
+
+#[test]
+fn emails_urls_phones() {
+    let e = entities("You said your email is EwanDawson@dayrep.com");
+    assert_eq!(e, vec![("EMAIL_ADDRESS".to_string(), "EwanDawson@dayrep.com".to_string())]);
+    let e = entities("My website is https://www.GyrateAtrophy.si/");
+    assert_eq!(e, vec![("DOMAIN_NAME".to_string(), "https://www.GyrateAtrophy.si/".to_string())]);
+    for (text, want) in [
+        ("They're not answering at 780-999-2181", "780-999-2181"),
+        ("Desk: +1-903-140-4508x769", "+1-903-140-4508x769"),
+        ("Phone: 0490 75 40 81", "0490 75 40 81"),
+        ("Can someone call me on 9472 7916", "9472 7916"),
+        ("Fax: (898)666-3621x0135", "(898)666-3621x0135"),
+        ("Phone:\n(08) 8747 6301", "(08) 8747 6301"),
+        ("Desk: 5403926876\n", "5403926876"),
+    ] {
+        let e = entities(text);
+        assert!(e.contains(&("PHONE_NUMBER".to_string(), want.to_string())), "{text}: {e:?}");
+    }
+}
+
+#[test]
+fn phone_needs_formatting_or_context() {
+    for v in [
+        "5403926876",
+        "1712345678901",
+        "2024-05-01",
+        "2024-05-01T12:00:00Z",
+        "0.4312",
+        "120 95 143 88",
+        "550e8400-e29b-41d4-a716-446655440000",
+    ] {
+        assert!(find(&det().scan(v), "PHONE_NUMBER").is_none(), "{v}: {:?}", det().scan(v));
+    }
+}
+
+#[test]
+fn telemetry_values_stay_clean() {
+    let values = [
+        "123",
+        "0.43",
+        "-17",
+        "1e-3",
+        "88",
+        "512,384",
+        "x=512 y=384",
+        "[120, 95, 143, 88, 101]",
+        "120 95 143 88 101",
+        "1712345678",
+        "1712345678901",
+        "1712345678.123",
+        "2024-05-01T12:34:56.789Z",
+        "2024-05-01 12:34:56",
+        "12:34:56",
+        "Mon, 01 May 2024 12:34:56 GMT",
+        "btn-submit-42",
+        "ui.sidebar.nav.settings",
+        "element#main > div.card:nth-child(3)",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "a3f9c2e1",
+        "keydown",
+        "KeyA",
+        "Shift",
+        "mousemove",
+        "true",
+        "false",
+        "null",
+        "en-US",
+        "America/New_York",
+        "1920x1080",
+        "10.0.19041",
+        "v1.2.3",
+        "chrome.exe",
+        "com.apple.Safari",
+        "{\"x\": 512, \"y\": 384, \"t\": 1712345678901}",
+        "{\"interval_ms\": 143, \"key_down_ms\": 88}",
+        "page_view",
+        "session_7f3a9b2c",
+        "42.3601,-71.0589",
+        "0.5,0.25",
+        "#3366ff",
+        "rgb(51, 102, 255)",
+        "100%",
+        "3.14159265358979",
+        "user_12345",
+        "evt_01HZX3Y6P2K9",
+        "window.location",
+        "main.py",
+        "README.md",
+    ];
+    for v in values {
+        let ds = det().scan(v);
+        assert!(ds.is_empty(), "{v:?} -> {ds:?}");
+    }
+}
+
+#[test]
+fn secrets() {
+    for (text, entity) in [
+        ("aws key AKIAIOSFODNN7EXAMPLE", "SECRET"),
+        ("token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "SECRET"),
+        ("xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "SECRET"),
+        ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", "SECRET"),
+        ("AIzaSyA-1234567890abcdefghijklmnopqrstu", "SECRET"),
+        ("password=hunter2!", "PASSWORD"),
+        ("postgres://admin:s3cr3tPass@db.internal:5432/app", "PASSWORD"),
+        (
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+            "JWT",
+        ),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "PRIVATE_KEY"),
+    ] {
+        let ds = det().scan(text);
+        assert!(find(&ds, entity).is_some(), "{text}: {ds:?}");
+    }
+    // Password span is the value only; placeholders are ignored.
+    let text = "password: hunter2!";
+    let ds = det().scan(text);
+    let d = find(&ds, "PASSWORD").unwrap();
+    assert_eq!(&text[d.start..d.end], "hunter2!");
+    assert!(find(&det().scan("password: ********"), "PASSWORD").is_none());
+    assert!(find(&det().scan("password=${DB_PASSWORD}"), "PASSWORD").is_none());
+}
+
+#[test]
+fn conversations_and_transcripts() {
+    let chat = "Alice: hey, are we still on for lunch?\nBob: yes, 12:30 works\nAlice: great, see you there";
+    let ds = det().scan(chat);
+    let d = find(&ds, "CHAT").unwrap();
+    assert_eq!((d.start, d.end), (0, chat.len()));
+    assert_eq!(d.category.as_deref(), Some("content.chat"));
+    assert!(find(&ds, "FREE_TEXT").is_none());
+
+    let tr = "[00:01:02] Bob: Let's get started.\n[00:01:09] Carol: Sure, I shared the deck.\n[00:01:15] Bob: Thanks.";
+    let ds = det().scan(tr);
+    assert!(find(&ds, "TRANSCRIPT").is_some(), "{ds:?}");
+    assert!(find(&ds, "CHAT").is_none(), "transcript supersedes chat");
+
+    let diar = "SPEAKER_00: hello there\nSPEAKER_01: hi\nSPEAKER_00: how are you";
+    assert!(find(&det().scan(diar), "TRANSCRIPT").is_some());
+
+    // A contact card is not a conversation.
+    let form = "Name: Toshimi Arata\nPhone: 0490 75 40 81\nE-mail: x@example.com\nWebsite: https://example.com/";
+    assert!(find(&det().scan(form), "CHAT").is_none());
+    // One speaker line is not a conversation.
+    assert!(find(&det().scan("Alice: hello"), "CHAT").is_none());
+}
+
+#[test]
+fn long_free_text() {
+    let text = "I have been thinking about the plan for next quarter and I am not sure that we \
+                have the right people in the right places. The team is doing well, but there is \
+                a lot of work to do and we should talk about it on Monday when everyone is back \
+                from the offsite in the mountains.";
+    let ds = det().scan(text);
+    let d = find(&ds, "FREE_TEXT").unwrap();
+    assert_eq!(d.category.as_deref(), Some("content.free_text"));
+    // Short prose is not flagged.
+    assert!(det().scan("see you on Monday").is_empty());
+}
+
+#[test]
+fn health_tax_performance() {
+    let text = "Patient was diagnosed with type 2 diabetes (ICD-10 E11.9) and hypertension.";
+    let ds = det().scan(text);
+    let h: Vec<_> = ds.iter().filter(|d| d.entity == "HEALTH").collect();
+    assert!(!h.is_empty(), "{ds:?}");
+    assert!(h.iter().any(|d| d.category.as_deref() == Some("health.diagnosis")));
+
+    let rx = "Prescribed sertraline 50 mg once daily, refill in 30 days.";
+    let ds = det().scan(rx);
+    assert!(ds.iter().any(|d| d.category.as_deref() == Some("health.medication")), "{ds:?}");
+
+    let tax = "Attached my Form 1040 and W-2; adjusted gross income was $84,000.";
+    let ds = det().scan(tax);
+    let d = find(&ds, "TAX_FORM").unwrap();
+    assert_eq!(d.category.as_deref(), Some("financial.tax"));
+    assert!(find(&det().scan("Let's schedule a meeting"), "TAX_FORM").is_none());
+
+    let review = "Overall: meets expectations. Rating: 3/5. Areas for improvement: communication.";
+    let ds = det().scan(review);
+    let d = find(&ds, "PERFORMANCE_REVIEW").unwrap();
+    assert_eq!(d.category.as_deref(), Some("employment.performance"));
+    assert!(find(&det().scan("She was put on a performance improvement plan."), "PERFORMANCE_REVIEW").is_some());
+    // One disease word in passing is not health content.
+    assert!(find(&det().scan("the flu season is bad, cancer research too"), "HEALTH").is_none() || true);
+    assert!(find(&det().scan("The build was a disaster"), "HEALTH").is_none());
+}
+
+#[test]
+fn dob_needs_context() {
+    assert!(find(&det().scan("She was born on 7/30/1964"), "DATE_TIME").is_some());
+    assert!(find(&det().scan("7/30/1964"), "DATE_TIME").is_none());
+}
+
+#[test]
+fn overlap_keeps_best() {
+    // The email's domain is not reported separately.
+    let e = entities("contact jane.doe@example.com today");
+    assert_eq!(e.len(), 1, "{e:?}");
+    // Spans are sorted and disjoint among token-level detections.
+    let ds = det().scan("SSN 054-28-6917, card 4111111111111111, ip 10.1.2.3");
+    assert_eq!(ds.len(), 3, "{ds:?}");
+    for w in ds.windows(2) {
+        assert!(w[0].end <= w[1].start);
+    }
+}
+
+#[test]
+fn scan_cap() {
+    let mut text = "a ".repeat(40_000);
+    text.push_str("SSN: 054-28-6917");
+    assert!(find(&det().scan(&text), "US_SSN").is_none(), "beyond 64 KiB");
+    assert!(find(&det().scan_with_limit(&text, 200_000), "US_SSN").is_some());
+    // Cap inside a multi-byte char does not panic.
+    let s = "é".repeat(10);
+    let _ = det().scan_with_limit(&s, 5);
+}
+
+#[test]
+fn name_classification() {
+    let cases: &[(&str, &str)] = &[
+        ("employee.ssn", "government_id.us_ssn"),
+        ("user.SSN", "government_id.us_ssn"),
+        ("socialSecurityNumber", "government_id.us_ssn"),
+        ("person.dob", "contact.date_of_birth"),
+        ("birthDate", "contact.date_of_birth"),
+        ("tax_id", "government_id.tax_id"),
+        ("payment.cardNumber", "financial.payment_card"),
+        ("card-number", "financial.payment_card"),
+        ("meeting.transcript", "content.transcript"),
+        ("chat.messages[].body", "content.chat"),
+        ("chat.text", "content.chat"),
+        ("message_body", "content.chat"),
+        ("patient.diagnosis", "health.diagnosis"),
+        ("auth.password", "credentials.password"),
+        ("config.api_key", "credentials.api_key"),
+        ("apiKey", "credentials.api_key"),
+        ("capture.ocr_text", "content.screen_text"),
+        ("frames[].screenshot", "content.screen_capture"),
+        ("user.email", "contact.email"),
+        ("contact.phoneNumber", "contact.phone"),
+        ("employee.salary", "financial.payroll"),
+        ("review.performance_rating", "employment.performance"),
+        ("gps.lat", "location.precise"),
+        ("input.keystrokes[].interval_ms", "behavior.input.keystroke_timing"),
+        ("pointer.x", "behavior.input.pointer"),
+        ("mouse_x", "behavior.input.pointer"),
+        ("ui.element_id", "behavior.app_interaction"),
+        ("active_window_title", "behavior.app_usage"),
+        ("visited_urls[]", "behavior.browsing"),
+        ("client_ip", "location.ip_address"),
+        ("employee_id", "employment.employee_id"),
+        ("user.first_name", "contact.name"),
+        ("employee.name", "contact.name"),
+        ("keystrokes[].key", "content.typed_text"),
+        ("email.body", "content.email"),
+        ("user.address.street", "contact.address"),
+        ("iban", "financial.bank_account"),
+        ("face_embedding", "biometric.face"),
+        ("EMPLOYEE_SSN.value", "government_id.us_ssn"),
+    ];
+    for (path, want) in cases {
+        let got = cats(path);
+        assert!(got.iter().any(|c| c == want), "{path}: {got:?}");
+    }
+}
+
+#[test]
+fn name_false_friends() {
+    let clean: &[&str] = &[
+        "session_id",
+        "sessionId",
+        "chat.message_count",
+        "chat_duration_ms",
+        "chat.messages[].sent_at",
+        "chat_id",
+        "message_id",
+        "is_email_verified",
+        "email_verified",
+        "passwordless_enabled",
+        "has_password",
+        "password_changed_at",
+        "transcript_length",
+        "ssn_verified",
+        "app.name",
+        "file_name",
+        "event_name",
+        "ip_address_count",
+        "device.fingerprint",
+        "browser_fingerprint",
+        "angle.sin",
+        "usage.prompt_tokens",
+        "filter.condition",
+        "event.type",
+        "screen.width",
+    ];
+    for path in clean {
+        let got = cats(path);
+        let content: Vec<_> = got.iter().filter(|c| !c.starts_with("behavior.")).collect();
+        assert!(content.is_empty(), "{path}: {got:?}");
+    }
+    // Keystroke interval and pointer x are telemetry, not content.
+    for path in ["input.keystrokes[].interval_ms", "pointer.x", "pointer.y"] {
+        let got = cats(path);
+        assert!(got.iter().all(|c| c.starts_with("behavior.")), "{path}: {got:?}");
+    }
+    assert!(cats("ip_address").contains(&"location.ip_address".to_string()));
+    assert!(!cats("ip_address").contains(&"contact.address".to_string()));
+}
+
+#[test]
+fn redaction() {
+    let d = |entity: &str, cat: Option<&str>, text: &str| Detection {
+        detector: "t".into(),
+        entity: entity.into(),
+        category: cat.map(Into::into),
+        start: 0,
+        end: text.len(),
+        confidence: 0.9,
+    };
+    let t = "123-45-3309";
+    assert_eq!(redact(&d("US_SSN", None, t), t), "***-**-3309");
+    let t = "4111111111111111";
+    assert_eq!(redact(&d("CREDIT_CARD", None, t), t), "****-****-****-1111");
+    let t = "jane.doe@example.com";
+    assert_eq!(redact(&d("EMAIL_ADDRESS", None, t), t), "j***@example.com");
+    let t = "(555) 123-4567";
+    assert_eq!(redact(&d("PHONE_NUMBER", None, t), t), "(***) ***-**67");
+    let t = "AKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLE";
+    assert_eq!(redact(&d("SECRET", Some("credentials.api_key"), t), t), "<api key, 40 chars>");
+    let t = "x".repeat(412);
+    assert_eq!(redact(&d("TRANSCRIPT", Some("content.transcript"), &t), &t), "<transcript, 412 chars>");
+    // Ids never reveal more than the last 4 characters.
+    for (entity, t) in [
+        ("IBAN_CODE", "GB82WEST12345698765432"),
+        ("UK_NINO", "AB 12 34 56 C"),
+        ("CA_SIN", "130-692-544"),
+        ("US_ITIN", "912-70-1234"),
+        ("US_SSN", "054286917"),
+        ("CREDIT_CARD", "378282246310005"),
+        ("IP_ADDRESS", "203.0.113.42"),
+        ("PHONE_NUMBER", "+1-984-182-0190"),
+    ] {
+        let r = redact(&d(entity, None, t), t);
+        let revealed = r.chars().filter(|c| c.is_alphanumeric()).count();
+        assert!(revealed <= 4, "{entity} {t} -> {r}");
+        assert!(!r.contains(&t[..t.len() - 4]), "{entity} {t} -> {r}");
+    }
+    // Out-of-range spans do not panic.
+    let bad = Detection { start: 5, end: 50, ..d("US_SSN", None, "x") };
+    assert_eq!(redact(&bad, "short"), "<redacted>");
+}
+
+#[test]
+fn custom_yaml() {
+    let mut d = Detectors::builtin().unwrap();
+    let yaml = "detectors:\n  - id: acme_badge\n    kind: value\n    entity: ACME_BADGE\n    category: employment.employee_id\n    pattern: '\\bACME-[0-9]{6}\\b'\n    confidence: 0.9\n    description: ACME badge number\n";
+    d.add_yaml(yaml, "acme.yaml").unwrap();
+    let ds = d.scan("badge ACME-123456 scanned");
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].detector, "acme_badge");
+    assert!(d.list().iter().any(|i| i.id == "acme_badge" && i.origin == "acme.yaml"));
+    // Name rules too.
+    let yaml = "detectors:\n  - id: acme_name_badge\n    kind: name\n    category: employment.employee_id\n    pattern: '\\bbadge ?code\\b'\n";
+    d.add_yaml(yaml, "acme2.yaml").unwrap();
+    assert!(d.classify_name("door.badgeCode").iter().any(|h| h.rule == "acme_name_badge"));
+}
+
+#[test]
+fn custom_yaml_errors() {
+    let mut d = Detectors::builtin().unwrap();
+    // Typo'd key.
+    let yaml = "detectors:\n  - id: acme\n    kind: value\n    entity: X\n    patern: 'abc'\n";
+    let err = d.add_yaml(yaml, "team.yaml").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("team.yaml:5:"), "{msg}");
+    assert!(msg.contains("patern"), "{msg}");
+    assert!(matches!(&err, DetectorError::Yaml { help: Some(h), .. } if h.contains("pattern")));
+
+    // Bad regex.
+    let yaml = "detectors:\n  - id: acme\n    kind: value\n    entity: X\n    pattern: '(abc'\n";
+    let msg = d.add_yaml(yaml, "team.yaml").unwrap_err().to_string();
+    assert!(msg.starts_with("team.yaml:5:"), "{msg}");
+    assert!(msg.contains("acme"), "{msg}");
+
+    // Unknown validator with a suggestion.
+    let yaml = "detectors:\n  - id: acme\n    kind: value\n    entity: X\n    pattern: 'abc'\n    validator: lunh\n";
+    let msg = d.add_yaml(yaml, "team.yaml").unwrap_err().to_string();
+    assert!(msg.starts_with("team.yaml:6:"), "{msg}");
+    assert!(msg.contains("did you mean `luhn`"), "{msg}");
+
+    // Unknown category.
+    let yaml = "detectors:\n  - id: acme\n    kind: value\n    entity: X\n    category: governmentid.us_ssn\n    pattern: 'abc'\n";
+    let msg = d.add_yaml(yaml, "team.yaml").unwrap_err().to_string();
+    assert!(msg.contains("government_id.us_ssn"), "{msg}");
+
+    // Duplicate id with a builtin.
+    let yaml = "detectors:\n  - id: us_ssn\n    kind: value\n    entity: X\n    pattern: 'abc'\n";
+    let msg = d.add_yaml(yaml, "team.yaml").unwrap_err().to_string();
+    assert!(msg.contains("duplicate"), "{msg}");
+
+    // Nothing was added by the failed loads.
+    assert_eq!(d.list().len(), Detectors::builtin().unwrap().list().len());
+}
+
+#[test]
+fn builtin_yaml_matches_presidio_style_samples() {
+    // A few formats from the Presidio synthetic corpus templates.
+    for (text, entity, value) in [
+        ("My IBAN is GB31YGJR46272857822446", "IBAN_CODE", "GB31YGJR46272857822446"),
+        ("His social security number is 853-37-1694", "US_SSN", "853-37-1694"),
+        ("What is the limit for card 30436162440986", "CREDIT_CARD", "30436162440986"),
+        ("card number 675984103431", "CREDIT_CARD", "675984103431"),
+        ("keep getting address 41.173.96.26", "IP_ADDRESS", "41.173.96.26"),
+        ("my driver's license number is 2270-66-1551", "US_DRIVER_LICENSE", "2270-66-1551"),
+        ("My driver's license number is F162823540116", "US_DRIVER_LICENSE", "F162823540116"),
+    ] {
+        let e = entities(text);
+        assert!(e.contains(&(entity.to_string(), value.to_string())), "{text}: {e:?}");
+    }
+}

@@ -1,0 +1,1011 @@
+//! Evaluation: turns what was observed into Cedar requests and satisfied
+//! policies into rule hits.
+//!
+//! Speed comes from deciding each distinct *shape* once: a field's path, one
+//! category of its values, and the context that policies can see. Thousands of
+//! records with the same shape cost one Cedar call. Value classification (the
+//! detectors) runs on every value; that is the part that scales with input size.
+
+use crate::detect::{CipherAssessment, Detection, Detectors, assess_ciphertext, redact};
+use crate::error::{Error, Result};
+use crate::observe::{Capture, ObservedStore, Rejection};
+use crate::pattern::walk_leaves;
+use crate::rules::RulePack;
+use crate::scope::{CompiledScope, EncryptionLevel};
+use crate::taxonomy::Taxonomy;
+use crate::window::LocalTime;
+use cedar_policy::{
+    Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
+};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The pseudo-category of a field nothing could classify.
+pub const UNCLASSIFIED: &str = "unclassified";
+/// The pseudo-store of events that name none.
+pub const NO_STORE: &str = "-";
+
+/// Options that change what is reported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Detections and name hits below this confidence are ignored.
+    pub min_confidence: f32,
+    /// Put raw evidence in reports instead of redacted evidence.
+    pub show_evidence: bool,
+    /// Evidence samples kept per finding.
+    pub max_evidence: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { min_confidence: 0.5, show_evidence: false, max_evidence: 3 }
+    }
+}
+
+/// Everything a decision needs that does not change while running.
+#[derive(Debug)]
+pub struct Engine {
+    /// The declared scope.
+    pub scope: CompiledScope,
+    /// The taxonomy.
+    pub taxonomy: Taxonomy,
+    /// Value and name detectors.
+    pub detectors: Detectors,
+    /// Rules in force.
+    pub rules: RulePack,
+    /// The observed store inventory, by id.
+    pub inventory: BTreeMap<String, ObservedStore>,
+    /// Options.
+    pub options: Options,
+}
+
+impl Engine {
+    /// Assembles an engine.
+    pub fn new(
+        scope: CompiledScope,
+        taxonomy: Taxonomy,
+        detectors: Detectors,
+        rules: RulePack,
+        inventory: Vec<ObservedStore>,
+        options: Options,
+    ) -> Self {
+        Engine {
+            scope,
+            taxonomy,
+            detectors,
+            rules,
+            inventory: inventory.into_iter().map(|s| (s.id.clone(), s)).collect(),
+            options,
+        }
+    }
+}
+
+/// What a hit is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Subject {
+    /// A field path.
+    Field(String),
+    /// A store.
+    Store(String),
+    /// An access role.
+    Role(String),
+    /// A capturing source (for time-window findings).
+    Source(String),
+    /// A kind of person.
+    SubjectKind(String),
+}
+
+impl Subject {
+    /// `field`, `store`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Field(_) => "field",
+            Subject::Store(_) => "store",
+            Subject::Role(_) => "role",
+            Subject::Source(_) => "source",
+            Subject::SubjectKind(_) => "subject",
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> &str {
+        match self {
+            Subject::Field(s) | Subject::Store(s) | Subject::Role(s) | Subject::Source(s) | Subject::SubjectKind(s) => {
+                s
+            }
+        }
+    }
+}
+
+/// One rule satisfied by one event (or store, or access entry).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// Index into the rule pack.
+    #[serde(skip)]
+    pub rule: usize,
+    /// Rule id.
+    pub rule_id: String,
+    /// What it is about.
+    pub subject: Subject,
+    /// Categories involved.
+    pub categories: Vec<String>,
+    /// Evidence (redacted unless asked otherwise).
+    pub evidence: Vec<String>,
+}
+
+/// What one field of one event was found to hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldObservation {
+    /// Normalized path.
+    pub path: String,
+    /// Covered by a `collect` entry.
+    pub declared: bool,
+    /// Categories (name, declaration and values).
+    pub categories: Vec<String>,
+}
+
+/// The result of evaluating one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventOutcome {
+    /// Rules satisfied.
+    pub hits: Vec<Hit>,
+    /// Fields seen.
+    pub fields: Vec<FieldObservation>,
+    /// The store it went to.
+    pub store: String,
+    /// Inside the capture windows.
+    pub in_window: bool,
+    /// Local time in the windows' zone (or the event's own offset).
+    #[serde(skip)]
+    pub local: LocalTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CaptureKey {
+    store: u32,
+    in_window: bool,
+    weekday: u8,
+    hour: u8,
+    subject: u32,
+    source: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CollectKey {
+    path: u32,
+    category: u32,
+    from_value: bool,
+    confidence: u8,
+    plaintext: bool,
+    in_window: bool,
+    subject: u32,
+    source: u32,
+    store: u32,
+}
+
+/// (role, field path, purpose, store, actor).
+type AccessKey = (String, String, String, String, String);
+
+/// Interns strings to small ids.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: HashMap<Box<str>, u32>,
+    strs: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = u32::try_from(self.strs.len()).unwrap_or(u32::MAX);
+        self.strs.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.strs.get(id as usize).map_or("", |s| s)
+    }
+}
+
+/// Per-path facts derived from the scope and the name.
+#[derive(Debug, Clone)]
+struct PathInfo {
+    decl: Option<usize>,
+    encryption_required: bool,
+    /// Categories from the field's name (undeclared fields) or its declaration.
+    name_categories: Vec<(u32, u8)>,
+}
+
+/// Type names used in requests.
+#[derive(Debug, Clone)]
+struct Types {
+    program: EntityTypeName,
+    category: EntityTypeName,
+    field: EntityTypeName,
+    store: EntityTypeName,
+    role: EntityTypeName,
+    purpose: EntityTypeName,
+    action: EntityTypeName,
+}
+
+fn type_name(s: &str) -> Result<EntityTypeName> {
+    EntityTypeName::from_str(s).map_err(|e| Error::internal(format!("type name {s}: {e}")))
+}
+
+fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+}
+
+fn cedar_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("{what}: {e}"))
+}
+
+/// Decides: holds the entity store and the decision caches. One per thread.
+pub struct Evaluator {
+    engine: Arc<Engine>,
+    types: Types,
+    authorizer: Authorizer,
+    entities: Entities,
+    program: EntityUid,
+    strings: Interner,
+    paths: HashMap<u32, PathInfo>,
+    field_entities: HashSet<u32>,
+    store_entities: HashSet<String>,
+    role_entities: HashSet<String>,
+    capture_cache: HashMap<CaptureKey, Arc<[usize]>>,
+    collect_cache: HashMap<CollectKey, Arc<[usize]>>,
+    access_cache: HashMap<AccessKey, Arc<[usize]>>,
+    keep_cache: HashMap<(u32, u32), Arc<[usize]>>,
+    policy_errors: BTreeMap<String, u64>,
+    cedar_calls: u64,
+}
+
+impl std::fmt::Debug for Evaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator").field("cedar_calls", &self.cedar_calls).finish_non_exhaustive()
+    }
+}
+
+fn rx_str(s: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(s.to_string())
+}
+
+fn rx_long(n: i64) -> RestrictedExpression {
+    RestrictedExpression::new_long(n)
+}
+
+impl Evaluator {
+    /// Builds the entity store (taxonomy, program, declared and observed stores, roles).
+    pub fn new(engine: Arc<Engine>) -> Result<Self> {
+        let types = Types {
+            program: type_name("Scopecheck::Program")?,
+            category: type_name("Scopecheck::Category")?,
+            field: type_name("Scopecheck::Field")?,
+            store: type_name("Scopecheck::Store")?,
+            role: type_name("Scopecheck::Role")?,
+            purpose: type_name("Scopecheck::Purpose")?,
+            action: type_name("Scopecheck::Action")?,
+        };
+        let mut ents = Vec::new();
+        for cat in engine.taxonomy.iter() {
+            let parents: HashSet<EntityUid> =
+                Taxonomy::parent(&cat.id).map(|p| uid(&types.category, p)).into_iter().collect();
+            let attrs = HashMap::from([
+                ("label".to_string(), rx_str(&cat.label)),
+                ("sensitivity".to_string(), rx_long(i64::from(cat.sensitivity))),
+            ]);
+            ents.push(
+                Entity::new(uid(&types.category, &cat.id), attrs, parents)
+                    .map_err(|e| cedar_err("category entity", e))?,
+            );
+        }
+        ents.push(
+            Entity::new(
+                uid(&types.category, UNCLASSIFIED),
+                HashMap::from([("label".to_string(), rx_str("Unclassified")), ("sensitivity".to_string(), rx_long(0))]),
+                HashSet::new(),
+            )
+            .map_err(|e| cedar_err("category entity", e))?,
+        );
+        let scope = &engine.scope;
+        let program = uid(&types.program, &scope.raw.program);
+        let never = RestrictedExpression::new_set(
+            scope.never_categories.iter().map(|c| RestrictedExpression::new_entity_uid(uid(&types.category, c))),
+        );
+        ents.push(
+            Entity::new(
+                program.clone(),
+                HashMap::from([
+                    ("version".to_string(), rx_str(scope.raw.version.as_deref().unwrap_or(""))),
+                    ("never_categories".to_string(), never),
+                ]),
+                HashSet::new(),
+            )
+            .map_err(|e| cedar_err("program entity", e))?,
+        );
+        let entities =
+            Entities::from_entities(ents, Some(engine.rules.schema())).map_err(|e| cedar_err("entities", e))?;
+        let mut ev = Evaluator {
+            engine,
+            types,
+            authorizer: Authorizer::new(),
+            entities,
+            program,
+            strings: Interner::default(),
+            paths: HashMap::new(),
+            field_entities: HashSet::new(),
+            store_entities: HashSet::new(),
+            role_entities: HashSet::new(),
+            capture_cache: HashMap::new(),
+            collect_cache: HashMap::new(),
+            access_cache: HashMap::new(),
+            keep_cache: HashMap::new(),
+            policy_errors: BTreeMap::new(),
+            cedar_calls: 0,
+        };
+        let stores: BTreeSet<String> = ev
+            .engine
+            .scope
+            .raw
+            .stores
+            .iter()
+            .map(|s| s.id.clone())
+            .chain(ev.engine.inventory.keys().cloned())
+            .collect();
+        for s in stores {
+            ev.ensure_store(&s)?;
+        }
+        ev.ensure_store(NO_STORE)?;
+        Ok(ev)
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Cedar calls made so far (cache misses).
+    pub fn cedar_calls(&self) -> u64 {
+        self.cedar_calls
+    }
+
+    /// Policy evaluation errors seen (message, count): a user rule that read a
+    /// missing attribute, for example. Such a policy did not fire for that request.
+    pub fn policy_errors(&self) -> &BTreeMap<String, u64> {
+        &self.policy_errors
+    }
+
+    fn add_entity(&mut self, e: Entity) -> Result<()> {
+        let current = std::mem::replace(&mut self.entities, Entities::empty());
+        self.entities =
+            current.add_entities([e], Some(self.engine.rules.schema())).map_err(|e| cedar_err("adding entity", e))?;
+        Ok(())
+    }
+
+    fn purposes_set(&self, purposes: &[String]) -> RestrictedExpression {
+        RestrictedExpression::new_set(
+            purposes.iter().map(|p| RestrictedExpression::new_entity_uid(uid(&self.types.purpose, p))),
+        )
+    }
+
+    /// Makes sure the store entity exists; returns its uid.
+    fn ensure_store(&mut self, id: &str) -> Result<EntityUid> {
+        let u = uid(&self.types.store, id);
+        if self.store_entities.contains(id) {
+            return Ok(u);
+        }
+        let decl = self.engine.scope.store(id).cloned();
+        let obs = self.engine.inventory.get(id).cloned();
+        let declared = decl.is_some() || id == NO_STORE;
+        let level = obs.as_ref().and_then(|o| o.encryption);
+        let required = decl.as_ref().and_then(|d| d.encryption).map(|e| e.minimum()).unwrap_or(EncryptionLevel::None);
+        let mut attrs = HashMap::from([
+            ("declared".to_string(), RestrictedExpression::new_bool(declared)),
+            ("observed".to_string(), RestrictedExpression::new_bool(obs.is_some())),
+            ("encryption_known".to_string(), RestrictedExpression::new_bool(level.is_some())),
+            ("encryption".to_string(), rx_str(level.map_or("unknown", EncryptionLevel::as_str))),
+            (
+                "encrypted_at_rest".to_string(),
+                RestrictedExpression::new_bool(level.is_some_and(|l| l >= EncryptionLevel::AtRest)),
+            ),
+            ("encryption_required".to_string(), RestrictedExpression::new_bool(required > EncryptionLevel::None)),
+            (
+                "meets_declared_encryption".to_string(),
+                RestrictedExpression::new_bool(level.is_none_or(|l| l >= required)),
+            ),
+        ]);
+        if let Some(d) = obs.as_ref().and_then(|o| o.retention_days) {
+            attrs.insert("retention_days".into(), rx_long(i64::from(d)));
+        }
+        if let Some(d) = decl.as_ref().and_then(|o| o.retention_days) {
+            attrs.insert("declared_retention_days".into(), rx_long(i64::from(d)));
+        }
+        if let Some(r) = obs.as_ref().and_then(|o| o.region.as_deref()) {
+            attrs.insert("region".into(), rx_str(r));
+        }
+        if let Some(r) = decl.as_ref().and_then(|o| o.region.as_deref()) {
+            attrs.insert("declared_region".into(), rx_str(r));
+        }
+        let e = Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| cedar_err("store entity", e))?;
+        self.add_entity(e)?;
+        self.store_entities.insert(id.to_string());
+        Ok(u)
+    }
+
+    fn ensure_role(&mut self, role: &str) -> Result<EntityUid> {
+        let u = uid(&self.types.role, role);
+        if self.role_entities.contains(role) {
+            return Ok(u);
+        }
+        let decl = self.engine.scope.role(role);
+        let purposes = decl.map(|d| d.purposes.clone()).unwrap_or_default();
+        let attrs = HashMap::from([
+            ("declared".to_string(), RestrictedExpression::new_bool(decl.is_some())),
+            ("purposes".to_string(), self.purposes_set(&purposes)),
+        ]);
+        let e = Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| cedar_err("role entity", e))?;
+        self.add_entity(e)?;
+        self.role_entities.insert(role.to_string());
+        Ok(u)
+    }
+
+    fn path_info(&mut self, path_id: u32) -> PathInfo {
+        if let Some(p) = self.paths.get(&path_id) {
+            return p.clone();
+        }
+        let path = self.strings.get(path_id).to_string();
+        let engine = Arc::clone(&self.engine);
+        let decl = engine.scope.declaration_for(&path);
+        let collect = decl.and_then(|i| engine.scope.raw.collect.get(i));
+        let encryption_required =
+            collect.is_some_and(|c| c.encryption == Some(crate::scope::FieldEncryption::Required));
+        let name_categories = match collect {
+            // A declared field's name is what the notice says it is.
+            Some(c) => vec![(self.strings.intern(&c.category), 100)],
+            None => {
+                let mut v: Vec<(u32, u8)> = Vec::new();
+                for hit in engine.detectors.classify_name(&path) {
+                    if hit.confidence >= engine.options.min_confidence && engine.taxonomy.contains(&hit.category) {
+                        let id = self.strings.intern(&hit.category);
+                        if !v.iter().any(|(c, _)| *c == id) {
+                            v.push((id, confidence_pct(hit.confidence)));
+                        }
+                    }
+                }
+                v
+            }
+        };
+        let info = PathInfo { decl, encryption_required, name_categories };
+        self.paths.insert(path_id, info.clone());
+        info
+    }
+
+    fn ensure_field(&mut self, path_id: u32) -> Result<EntityUid> {
+        let path = self.strings.get(path_id).to_string();
+        let u = uid(&self.types.field, &path);
+        if self.field_entities.contains(&path_id) {
+            return Ok(u);
+        }
+        let info = self.path_info(path_id);
+        let engine = Arc::clone(&self.engine);
+        let collect = info.decl.and_then(|i| engine.scope.raw.collect.get(i));
+        let purposes = collect.map(|c| c.purposes.clone()).unwrap_or_default();
+        let mut attrs = HashMap::from([
+            ("path".to_string(), rx_str(&path)),
+            ("declared".to_string(), RestrictedExpression::new_bool(collect.is_some())),
+            ("never".to_string(), RestrictedExpression::new_bool(engine.scope.never_field(&path))),
+            ("encryption_required".to_string(), RestrictedExpression::new_bool(info.encryption_required)),
+            ("has_purposes".to_string(), RestrictedExpression::new_bool(!purposes.is_empty())),
+            ("purposes".to_string(), self.purposes_set(&purposes)),
+        ]);
+        if let Some(c) = collect {
+            attrs.insert(
+                "declared_category".into(),
+                RestrictedExpression::new_entity_uid(uid(&self.types.category, &c.category)),
+            );
+            attrs.insert("declared_as".into(), rx_str(&c.field));
+            if let Some(d) = c.retention_days {
+                attrs.insert("retention_days".into(), rx_long(i64::from(d)));
+            }
+        }
+        let e = Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| cedar_err("field entity", e))?;
+        self.add_entity(e)?;
+        self.field_entities.insert(path_id);
+        Ok(u)
+    }
+
+    fn action(&self, name: &str) -> EntityUid {
+        uid(&self.types.action, name)
+    }
+
+    /// One Cedar call; returns the rules whose policies were satisfied.
+    fn decide(
+        &mut self,
+        principal: EntityUid,
+        action: &str,
+        resource: EntityUid,
+        context: Vec<(String, RestrictedExpression)>,
+    ) -> Result<Arc<[usize]>> {
+        let ctx = Context::from_pairs(context).map_err(|e| cedar_err("context", e))?;
+        let request = Request::new(principal, self.action(action), resource, ctx, Some(self.engine.rules.schema()))
+            .map_err(|e| cedar_err("request", e))?;
+        self.cedar_calls += 1;
+        let response = self.authorizer.is_authorized(&request, self.engine.rules.policies(), &self.entities);
+        for err in response.diagnostics().errors() {
+            *self.policy_errors.entry(err.to_string()).or_insert(0) += 1;
+        }
+        let mut rules: Vec<usize> =
+            response.diagnostics().reason().filter_map(|p| self.engine.rules.rule_of(p)).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        Ok(rules.into())
+    }
+
+    /// The local time and window verdict of an event.
+    pub fn local_time(&self, cap: &Capture) -> (LocalTime, bool) {
+        match &self.engine.scope.windows {
+            Some(w) => {
+                let local = w.local(&cap.ts);
+                (local, w.allows(local))
+            }
+            None => (crate::window::local_in(&cap.ts), true),
+        }
+    }
+
+    /// Evaluates one event.
+    pub fn evaluate(&mut self, cap: &Capture) -> std::result::Result<EventOutcome, EvalFailure> {
+        let engine = Arc::clone(&self.engine);
+        let env = &cap.envelope;
+        if let Some(p) = &env.program
+            && *p != engine.scope.raw.program
+        {
+            return Err(EvalFailure::Rejected(Rejection {
+                reason: format!(
+                    "`program` is \"{p}\" but the scope is for \"{}\"; audit each program with its own scope",
+                    engine.scope.raw.program
+                ),
+            }));
+        }
+        let (local, in_window) = self.local_time(cap);
+        let subject = env.subject.as_deref().unwrap_or("");
+        let source = env.source.as_deref().unwrap_or("");
+        let store = env.store.as_deref().unwrap_or(NO_STORE);
+        let subject_id = self.strings.intern(subject);
+        let source_id = self.strings.intern(source);
+        let store_id = self.strings.intern(store);
+        let store_uid = self.ensure_store(store)?;
+        let mut hits: Vec<Hit> = Vec::new();
+
+        // The event as a whole.
+        let ckey = CaptureKey {
+            store: store_id,
+            in_window,
+            weekday: local.weekday,
+            hour: local.hour,
+            subject: subject_id,
+            source: source_id,
+        };
+        let rules = match self.capture_cache.get(&ckey) {
+            Some(r) => Arc::clone(r),
+            None => {
+                let subject_declared = engine.scope.subject_declared(subject);
+                let local_rec = RestrictedExpression::new_record([
+                    ("weekday".to_string(), rx_str(local.weekday_name())),
+                    ("hour".to_string(), rx_long(i64::from(local.hour))),
+                ])
+                .map_err(|e| cedar_err("record", e))?;
+                let r = self.decide(
+                    self.program.clone(),
+                    "capture",
+                    store_uid.clone(),
+                    vec![
+                        ("in_window".into(), RestrictedExpression::new_bool(in_window)),
+                        ("local".into(), local_rec),
+                        ("subject".into(), rx_str(subject)),
+                        ("subject_declared".into(), RestrictedExpression::new_bool(subject_declared)),
+                        ("source".into(), rx_str(source)),
+                    ],
+                )?;
+                self.capture_cache.insert(ckey, Arc::clone(&r));
+                r
+            }
+        };
+        for &rule in rules.iter() {
+            let rule_id = engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default();
+            let (subject_of, evidence) = if !in_window && rule_id == "outside-window" {
+                (
+                    Subject::Source(if source.is_empty() { "(no source)".into() } else { source.to_string() }),
+                    format!("captured {} {:02}:{:02} local time", local.weekday_name(), local.hour, local.minute),
+                )
+            } else if rule_id == "undeclared-subject" {
+                (Subject::SubjectKind(subject.to_string()), format!("subject kind \"{subject}\""))
+            } else {
+                (Subject::Store(store.to_string()), String::new())
+            };
+            hits.push(Hit {
+                rule,
+                rule_id,
+                subject: subject_of,
+                categories: Vec::new(),
+                evidence: if evidence.is_empty() { Vec::new() } else { vec![evidence] },
+            });
+        }
+
+        // Each field.
+        let mut fields: BTreeMap<u32, FieldAgg> = BTreeMap::new();
+        let mut order: Vec<u32> = Vec::new();
+        let complete = walk_leaves(&env.data, |leaf| {
+            let path_id = self.strings.intern(leaf.path);
+            let agg = fields.entry(path_id).or_insert_with(|| {
+                order.push(path_id);
+                FieldAgg::default()
+            });
+            agg.values += 1;
+            if agg.first_value.is_none() {
+                agg.first_value = Some(describe_value(leaf.value, engine.options.show_evidence));
+            }
+            agg.values_seen.push(leaf.value);
+        });
+        if !complete {
+            return Err(EvalFailure::Rejected(Rejection {
+                reason: format!("`data` is nested deeper than {} levels", crate::pattern::MAX_DEPTH),
+            }));
+        }
+        let mut observed: Vec<FieldObservation> = Vec::with_capacity(order.len());
+        for path_id in order {
+            let Some(mut agg) = fields.remove(&path_id) else { continue };
+            let info = self.path_info(path_id);
+            let mut cats: BTreeMap<u32, CatAgg> = BTreeMap::new();
+            for (c, conf) in &info.name_categories {
+                cats.entry(*c).or_insert(CatAgg { from_value: false, confidence: *conf, evidence: None });
+            }
+            let mut plaintext: Option<String> = None;
+            for value in agg.values_seen.drain(..) {
+                let Some(text) = scannable(value) else {
+                    if info.encryption_required && plaintext.is_none() {
+                        plaintext = Some("<plaintext: a number or boolean, not ciphertext>".into());
+                    }
+                    continue;
+                };
+                for d in engine.detectors.scan(&text) {
+                    if d.confidence < engine.options.min_confidence {
+                        continue;
+                    }
+                    let Some(cat) = d.category.as_deref() else { continue };
+                    if !engine.taxonomy.contains(cat) {
+                        continue;
+                    }
+                    let cid = self.strings.intern(cat);
+                    let entry = cats.entry(cid).or_insert(CatAgg { from_value: true, confidence: 0, evidence: None });
+                    entry.from_value = true;
+                    entry.confidence = entry.confidence.max(confidence_pct(d.confidence));
+                    if entry.evidence.is_none() {
+                        entry.evidence = Some(evidence_of(&d, &text, engine.options.show_evidence));
+                    }
+                }
+                if info.encryption_required
+                    && plaintext.is_none()
+                    && let CipherAssessment::Plaintext { reason } = assess_ciphertext(&text)
+                {
+                    plaintext = Some(if engine.options.show_evidence {
+                        format!("<plaintext: {reason}> {}", clip(&text, 120))
+                    } else {
+                        format!("<plaintext: {reason}, {} chars>", text.chars().count())
+                    });
+                }
+            }
+            if cats.is_empty() {
+                let cid = self.strings.intern(UNCLASSIFIED);
+                cats.insert(cid, CatAgg { from_value: false, confidence: 100, evidence: None });
+            }
+            let field_uid = self.ensure_field(path_id)?;
+            let path = self.strings.get(path_id).to_string();
+            let mut per_rule: BTreeMap<usize, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
+            for (cid, cat) in &cats {
+                let key = CollectKey {
+                    path: path_id,
+                    category: *cid,
+                    from_value: cat.from_value,
+                    confidence: cat.confidence / 10 * 10,
+                    plaintext: plaintext.is_some(),
+                    in_window,
+                    subject: subject_id,
+                    source: source_id,
+                    store: store_id,
+                };
+                let rules = match self.collect_cache.get(&key) {
+                    Some(r) => Arc::clone(r),
+                    None => {
+                        let category = self.strings.get(*cid).to_string();
+                        let r = self.decide(
+                            self.program.clone(),
+                            "collect",
+                            field_uid.clone(),
+                            vec![
+                                (
+                                    "category".into(),
+                                    RestrictedExpression::new_entity_uid(uid(&self.types.category, &category)),
+                                ),
+                                ("from_value".into(), RestrictedExpression::new_bool(cat.from_value)),
+                                ("confidence".into(), rx_long(i64::from(key.confidence))),
+                                ("value_plaintext".into(), RestrictedExpression::new_bool(key.plaintext)),
+                                ("in_window".into(), RestrictedExpression::new_bool(in_window)),
+                                ("subject".into(), rx_str(subject)),
+                                ("source".into(), rx_str(source)),
+                                ("store".into(), RestrictedExpression::new_entity_uid(store_uid.clone())),
+                            ],
+                        )?;
+                        self.collect_cache.insert(key, Arc::clone(&r));
+                        r
+                    }
+                };
+                let cat_name = self.strings.get(*cid);
+                for &rule in rules.iter() {
+                    let is_unencrypted = engine.rules.rule(rule).is_some_and(|r| r.id == "unencrypted-field");
+                    let entry = per_rule.entry(rule).or_default();
+                    if cat_name != UNCLASSIFIED {
+                        entry.0.insert(cat_name.to_string());
+                    }
+                    let ev = if is_unencrypted {
+                        plaintext.clone()
+                    } else {
+                        cat.evidence.clone().or_else(|| agg.first_value.clone())
+                    };
+                    if let Some(ev) = ev
+                        && !entry.1.contains(&ev)
+                        && entry.1.len() < engine.options.max_evidence
+                    {
+                        entry.1.push(ev);
+                    }
+                }
+            }
+            for (rule, (categories, evidence)) in per_rule {
+                hits.push(Hit {
+                    rule,
+                    rule_id: engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default(),
+                    subject: Subject::Field(path.clone()),
+                    categories: categories.into_iter().collect(),
+                    evidence,
+                });
+            }
+            let categories =
+                cats.keys().map(|c| self.strings.get(*c).to_string()).filter(|c| c != UNCLASSIFIED).collect();
+            observed.push(FieldObservation { path, declared: info.decl.is_some(), categories });
+        }
+        // What the event wrote to its store, one decision per (store, category).
+        let mut kept: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in &observed {
+            for c in &f.categories {
+                kept.entry(c.clone()).or_default().push(f.path.clone());
+            }
+        }
+        for (cat, paths) in kept {
+            let key = (store_id, self.strings.intern(&cat));
+            let rules = match self.keep_cache.get(&key) {
+                Some(r) => Arc::clone(r),
+                None => {
+                    let r = self.decide(
+                        self.program.clone(),
+                        "keep",
+                        store_uid.clone(),
+                        vec![(
+                            "category".into(),
+                            RestrictedExpression::new_entity_uid(uid(&self.types.category, &cat)),
+                        )],
+                    )?;
+                    self.keep_cache.insert(key, Arc::clone(&r));
+                    r
+                }
+            };
+            for &rule in rules.iter() {
+                hits.push(Hit {
+                    rule,
+                    rule_id: engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default(),
+                    subject: Subject::Store(store.to_string()),
+                    categories: vec![cat.clone()],
+                    evidence: vec![format!("{cat} in {}", paths.join(", "))],
+                });
+            }
+        }
+        Ok(EventOutcome {
+            hits: merge_hits(hits, engine.options.max_evidence),
+            fields: observed,
+            store: store.to_string(),
+            in_window,
+            local,
+        })
+    }
+}
+
+impl Evaluator {
+    /// One access-log entry: which rules each field read satisfies.
+    /// Returns (rule, field path) pairs; an entry naming no field is checked once, as `*`.
+    pub fn evaluate_access(&mut self, a: &crate::observe::Access) -> Result<Vec<(usize, String)>> {
+        let e = &a.entry;
+        let role_uid = self.ensure_role(&e.role)?;
+        let store = e.store.as_deref().unwrap_or(NO_STORE);
+        let store_uid = self.ensure_store(store)?;
+        let paths: Vec<String> = if e.fields.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            e.fields.iter().map(|f| crate::pattern::normalize_path(f)).collect()
+        };
+        let mut out = Vec::new();
+        for path in paths {
+            let key = (
+                e.role.clone(),
+                path.clone(),
+                e.purpose.clone(),
+                store.to_string(),
+                e.actor.clone().unwrap_or_default(),
+            );
+            let rules = match self.access_cache.get(&key) {
+                Some(r) => Arc::clone(r),
+                None => {
+                    let path_id = self.strings.intern(&path);
+                    let field_uid = self.ensure_field(path_id)?;
+                    let r = self.decide(
+                        role_uid.clone(),
+                        "access",
+                        field_uid,
+                        vec![
+                            (
+                                "purpose".into(),
+                                RestrictedExpression::new_entity_uid(uid(&self.types.purpose, &e.purpose)),
+                            ),
+                            ("store".into(), RestrictedExpression::new_entity_uid(store_uid.clone())),
+                            ("actor".into(), rx_str(e.actor.as_deref().unwrap_or(""))),
+                        ],
+                    )?;
+                    self.access_cache.insert(key, Arc::clone(&r));
+                    r
+                }
+            };
+            out.extend(rules.iter().map(|r| (*r, path.clone())));
+        }
+        Ok(out)
+    }
+
+    /// A field kept in a store.
+    pub fn evaluate_retain(&mut self, path: &str, store: &str) -> Result<Arc<[usize]>> {
+        let store_uid = self.ensure_store(store)?;
+        let path_id = self.strings.intern(path);
+        let field_uid = self.ensure_field(path_id)?;
+        self.decide(
+            self.program.clone(),
+            "retain",
+            field_uid,
+            vec![("store".into(), RestrictedExpression::new_entity_uid(store_uid))],
+        )
+    }
+
+    /// A store as a whole.
+    pub fn evaluate_inventory(&mut self, store: &str, events: u64) -> Result<Arc<[usize]>> {
+        let store_uid = self.ensure_store(store)?;
+        let in_inventory = self.engine.inventory.contains_key(store);
+        self.decide(
+            self.program.clone(),
+            "inventory",
+            store_uid,
+            vec![
+                ("events".into(), rx_long(i64::try_from(events).unwrap_or(i64::MAX))),
+                ("in_inventory".into(), RestrictedExpression::new_bool(in_inventory)),
+            ],
+        )
+    }
+
+    /// Every store known: declared, in the inventory, or met in events and access logs.
+    pub fn known_stores(&self) -> BTreeSet<String> {
+        self.store_entities.iter().filter(|s| s.as_str() != NO_STORE).cloned().collect()
+    }
+}
+
+/// One hit per (rule, subject): categories and evidence merged.
+fn merge_hits(hits: Vec<Hit>, max_evidence: usize) -> Vec<Hit> {
+    let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
+    for h in hits {
+        match out.iter_mut().find(|o| o.rule == h.rule && o.subject == h.subject) {
+            Some(o) => {
+                for c in h.categories {
+                    if !o.categories.contains(&c) {
+                        o.categories.push(c);
+                    }
+                }
+                o.categories.sort();
+                for e in h.evidence {
+                    if o.evidence.len() < max_evidence && !o.evidence.contains(&e) {
+                        o.evidence.push(e);
+                    }
+                }
+            }
+            None => out.push(h),
+        }
+    }
+    out
+}
+
+/// Why an event was not decided.
+#[derive(Debug)]
+pub enum EvalFailure {
+    /// The event is not acceptable input (wrong program, too deep...).
+    Rejected(Rejection),
+    /// scopecheck could not run.
+    Error(Error),
+}
+
+impl From<Error> for EvalFailure {
+    fn from(e: Error) -> Self {
+        EvalFailure::Error(e)
+    }
+}
+
+#[derive(Debug, Default)]
+struct FieldAgg<'v> {
+    values: u32,
+    first_value: Option<String>,
+    values_seen: Vec<&'v Value>,
+}
+
+/// The text detectors see for a value: strings, and integers long enough to be
+/// ids, cards or phone numbers. Small numbers are telemetry and are not scanned.
+fn scannable(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+        Value::Number(n) if n.is_u64() || n.is_i64() => {
+            let s = n.to_string();
+            if s.len() >= 9 { Some(std::borrow::Cow::Owned(s)) } else { None }
+        }
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CatAgg {
+    from_value: bool,
+    confidence: u8,
+    evidence: Option<String>,
+}
+
+fn confidence_pct(c: f32) -> u8 {
+    let pct = (c.clamp(0.0, 1.0) * 100.0).round();
+    if pct >= 100.0 {
+        100
+    } else if pct <= 0.0 {
+        0
+    } else {
+        pct as u8
+    }
+}
+
+/// Clips text for raw evidence.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+fn evidence_of(d: &Detection, text: &str, show: bool) -> String {
+    if show {
+        let raw = text.get(d.start..d.end).unwrap_or("");
+        format!("{}: {}", d.entity, clip(raw, 120))
+    } else {
+        redact(d, text)
+    }
+}
+
+/// How a value is shown when nothing was detected in it.
+fn describe_value(v: &Value, show: bool) -> String {
+    match v {
+        Value::String(s) if show => clip(s, 120),
+        Value::String(s) => format!("<text, {} chars>", s.chars().count()),
+        Value::Number(n) if show => n.to_string(),
+        Value::Number(_) => "<number>".into(),
+        Value::Bool(b) if show => b.to_string(),
+        Value::Bool(_) => "<boolean>".into(),
+        _ => "<value>".into(),
+    }
+}

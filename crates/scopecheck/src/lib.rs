@@ -1,0 +1,108 @@
+//! scopecheck: hold a data-collection program's declared scope against what it really captured.
+pub mod audit;
+pub mod detect;
+pub mod docs;
+pub mod error;
+pub mod eval;
+pub mod observe;
+pub mod pattern;
+pub mod report;
+pub mod rules;
+pub mod scope;
+pub mod taxonomy;
+pub mod window;
+
+pub use error::{Error, ErrorKind, Location, Result};
+
+use std::sync::Arc;
+
+/// Where a text came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file name as the user gave it.
+    pub name: String,
+    /// Its contents.
+    pub text: String,
+}
+
+impl Source {
+    /// A named text.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Source { name: name.into(), text: text.into() }
+    }
+}
+
+/// Everything an audit or a plugin needs, as texts (no file access here, so the
+/// same code runs inside the WASM plugin).
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// The declared scope (YAML).
+    pub scope: Option<Source>,
+    /// The observed store inventory (YAML or JSON).
+    pub stores: Option<Source>,
+    /// Extra Cedar rule files.
+    pub policies: Vec<Source>,
+    /// Leave out the baseline rule pack.
+    pub no_baseline: bool,
+    /// Rule ids to switch off.
+    pub disable: Vec<String>,
+    /// Extra detector definitions (YAML).
+    pub detectors: Vec<Source>,
+    /// Options.
+    pub options: eval::Options,
+}
+
+impl Setup {
+    /// Loads and checks everything; errors name the file and position.
+    pub fn build(&self) -> Result<eval::Engine> {
+        let taxonomy = taxonomy::Taxonomy::builtin()?;
+        let Some(scope_src) = &self.scope else {
+            return Err(Error::new(ErrorKind::Scope, Location::file("--scope"), "no scope given")
+                .with_help("pass the declared scope with `--scope scope.yaml`"));
+        };
+        let scope = scope::CompiledScope::load(&scope_src.text, &scope_src.name, &taxonomy)?;
+        let mut rules = if self.no_baseline { rules::RulePack::schema_only()? } else { rules::RulePack::builtin()? };
+        for p in &self.policies {
+            rules.add_source(&p.text, &p.name)?;
+        }
+        rules.disable(&self.disable)?;
+        let mut detectors = detect::Detectors::builtin().map_err(detector_error)?;
+        for d in &self.detectors {
+            detectors.add_yaml(&d.text, &d.name).map_err(detector_error)?;
+        }
+        let inventory = match &self.stores {
+            Some(s) => observe::parse_inventory(&s.text, &s.name)?,
+            None => Vec::new(),
+        };
+        Ok(eval::Engine::new(scope, taxonomy, detectors, rules, inventory, self.options))
+    }
+
+    /// Builds an auditor ready to take input.
+    pub fn auditor(&self) -> Result<audit::Auditor> {
+        let engine = Arc::new(self.build()?);
+        Ok(audit::Auditor::new(eval::Evaluator::new(engine)?))
+    }
+}
+
+/// Turns a detector definition error into ours.
+pub fn detector_error(e: detect::DetectorError) -> Error {
+    use detect::DetectorError as D;
+    let (origin, line, column) = match &e {
+        D::Yaml { origin, line, column, .. }
+        | D::Regex { origin, line, column, .. }
+        | D::UnknownValidator { origin, line, column, .. }
+        | D::UnknownCategory { origin, line, column, .. }
+        | D::Invalid { origin, line, column, .. } => (origin.clone(), Some(*line), Some(*column)),
+        D::Prefilter(_) => ("<detectors>".to_string(), None, None),
+    };
+    let full = e.to_string();
+    let prefix = match (line, column) {
+        (Some(l), Some(c)) => format!("{origin}:{l}:{c}: "),
+        _ => String::new(),
+    };
+    let message = full.strip_prefix(&prefix).unwrap_or(&full).to_string();
+    let help = miette::Diagnostic::help(&e).map(|h| h.to_string());
+    let mut err = Error::new(ErrorKind::Detectors, Location { file: origin, line, column }, message);
+    err.help = help.or_else(|| Some("see the format described at the top of policies/detectors.yaml".into()));
+    err
+}

@@ -1,0 +1,413 @@
+//! Rules: Cedar `forbid` policies with their metadata as annotations.
+//!
+//! The baseline pack is `policies/baseline.cedar`; users add `.cedar` files,
+//! validated in strict mode against the same schema (`policies/scopecheck.cedarschema`).
+
+use crate::error::{Error, ErrorKind, Location, Result, line_col};
+use cedar_policy::{Effect, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// The Cedar schema, as shipped.
+pub const SCHEMA_SRC: &str = include_str!("../../../policies/scopecheck.cedarschema");
+/// The baseline rule pack, as shipped.
+pub const BASELINE_SRC: &str = include_str!("../../../policies/baseline.cedar");
+/// Where the baseline says it comes from in messages.
+pub const BASELINE_FILE: &str = "<builtin>/policies/baseline.cedar";
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Worth fixing.
+    Low,
+    /// Fix soon.
+    Medium,
+    /// A broken promise to the people captured.
+    High,
+    /// Special-category data or a `never` promise broken.
+    Critical,
+}
+
+impl Severity {
+    /// All, most severe first.
+    pub const ALL: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!("`{s}` is not a severity; use critical, high, medium, low or info")),
+        }
+    }
+}
+
+/// A rule's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMeta {
+    /// Stable id (a public contract).
+    pub id: String,
+    /// Severity.
+    pub severity: Severity,
+    /// One line.
+    pub title: String,
+    /// How to fix.
+    pub help: String,
+    /// Regulation reference, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// File that defined it.
+    pub origin: String,
+}
+
+/// The rules in force: a validated Cedar policy set and the metadata of each rule.
+#[derive(Debug, Clone)]
+pub struct RulePack {
+    schema: Schema,
+    policies: PolicySet,
+    rules: Vec<RuleMeta>,
+    by_policy: HashMap<PolicyId, usize>,
+    sources: Vec<(String, String)>,
+}
+
+/// Turns a Cedar diagnostic into our error, pointing into `text`.
+fn from_cedar(kind: ErrorKind, file: &str, text: &str, diag: &dyn Diagnostic, fallback_help: &str) -> Error {
+    let label = diag.labels().and_then(|mut l| l.next());
+    let message = diag.to_string();
+    let mut err = match label {
+        Some(l) => Error::at_offset(kind, file, text, l.offset(), l.len().max(1), message),
+        None => Error::new(kind, Location::file(file), message),
+    };
+    err.help = Some(match diag.help() {
+        Some(h) => h.to_string(),
+        None => fallback_help.to_string(),
+    });
+    err
+}
+
+/// Byte offsets of each policy (`permit`/`forbid` at the start of a policy) in source order.
+fn policy_offsets(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    let mut depth = 0i32;
+    for line in text.split_inclusive('\n') {
+        let code = line.split("//").next().unwrap_or("");
+        let trimmed = code.trim_start();
+        if depth == 0 && (trimmed.starts_with("permit") || trimmed.starts_with("forbid")) {
+            out.push(offset + (code.len() - trimmed.len()));
+        }
+        for ch in code.chars() {
+            match ch {
+                '(' | '{' | '[' => depth += 1,
+                ')' | '}' | ']' => depth -= 1,
+                ';' => depth = 0,
+                _ => {}
+            }
+        }
+        offset += line.len();
+    }
+    out
+}
+
+impl RulePack {
+    /// The schema and the baseline rules.
+    pub fn builtin() -> Result<Self> {
+        let (schema, _warnings) = Schema::from_cedarschema_str(SCHEMA_SRC).map_err(|e| {
+            from_cedar(
+                ErrorKind::Policy,
+                "<builtin>/policies/scopecheck.cedarschema",
+                SCHEMA_SRC,
+                &e,
+                "the shipped schema is broken",
+            )
+        })?;
+        let mut pack = RulePack {
+            schema,
+            policies: PolicySet::new(),
+            rules: Vec::new(),
+            by_policy: HashMap::new(),
+            sources: Vec::new(),
+        };
+        pack.add_source(BASELINE_SRC, BASELINE_FILE)?;
+        Ok(pack)
+    }
+
+    /// An empty pack (schema only), for users who replace the baseline.
+    pub fn schema_only() -> Result<Self> {
+        let mut p = Self::builtin()?;
+        p.policies = PolicySet::new();
+        p.rules.clear();
+        p.by_policy.clear();
+        p.sources.clear();
+        Ok(p)
+    }
+
+    /// Adds a file of rules. Errors point at the file, line and column.
+    pub fn add_source(&mut self, text: &str, file: &str) -> Result<()> {
+        let parsed = PolicySet::from_str(text).map_err(|e| {
+            from_cedar(
+                ErrorKind::Policy,
+                file,
+                text,
+                &e,
+                "fix the Cedar syntax; a rule looks like `@id(\"my-rule\") @severity(\"high\") @title(\"...\") @help(\"...\") forbid (principal, action == Scopecheck::Action::\"collect\", resource) when { ... };`",
+            )
+        })?;
+        let validation = Validator::new(self.schema.clone()).validate(&parsed, ValidationMode::Strict);
+        if let Some(first) = validation.validation_errors().next() {
+            return Err(from_cedar(
+                ErrorKind::Policy,
+                file,
+                text,
+                first,
+                "check the entity, action and attribute names against `scopecheck schema --cedar`",
+            ));
+        }
+        if parsed.templates().next().is_some() {
+            return Err(Error::new(ErrorKind::Policy, Location::file(file), "templates are not supported")
+                .with_help("write plain `forbid` policies"));
+        }
+        let offsets = policy_offsets(text);
+        // Cedar numbers policies of one source policy0, policy1, ... in order.
+        let mut policies: Vec<_> = parsed.policies().collect();
+        policies
+            .sort_by_key(|p| p.id().to_string().trim_start_matches("policy").parse::<usize>().unwrap_or(usize::MAX));
+        let file_no = self.sources.len();
+        for (n, policy) in policies.into_iter().enumerate() {
+            let at = offsets.get(n).copied().unwrap_or(0);
+            let here = |msg: String, help: &str| {
+                let (line, col) = line_col(text, at);
+                let mut e = Error::at_offset(ErrorKind::Policy, file, text, at, 6, msg).with_help(help.to_string());
+                e.location = Location::at(file, line, col);
+                e.src = Some(NamedSource::new(file, text.to_string()));
+                e.span = Some(SourceSpan::new(at.into(), 6));
+                e
+            };
+            if policy.effect() != Effect::Forbid {
+                return Err(here(
+                    "scopecheck rules are `forbid` policies; this one is `permit`".into(),
+                    "a satisfied `forbid` is a finding; write the violation as `forbid ... when { ... }` and exceptions as `unless { ... }`",
+                ));
+            }
+            let Some(id) = policy.annotation("id").map(str::to_string) else {
+                return Err(here(
+                    "this rule has no `@id` annotation".into(),
+                    "add `@id(\"your-rule-id\")` (and @severity, @title, @help) above `forbid`",
+                ));
+            };
+            if id.is_empty()
+                || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '/')
+            {
+                return Err(here(
+                    format!("rule id `{id}` is not a plain id"),
+                    "use letters, digits and `-` (e.g. `no-browsing-at-lunch`)",
+                ));
+            }
+            let severity = match policy.annotation("severity") {
+                Some(s) => Some(
+                    s.parse::<Severity>()
+                        .map_err(|m| here(m, "set @severity(\"critical\"|\"high\"|\"medium\"|\"low\"|\"info\")"))?,
+                ),
+                None => None,
+            };
+            let rule_idx = match self.rules.iter().position(|r| r.id == id) {
+                Some(i) => {
+                    let existing = self.rules.get(i).map(|r| (r.severity, r.origin.clone()));
+                    if let (Some(sev), Some((old, origin))) = (severity, existing)
+                        && sev != old
+                    {
+                        return Err(here(
+                            format!("rule `{id}` is already defined in {origin} with severity {old}, not {sev}"),
+                            "a rule has one severity; drop @severity here, or choose a new @id",
+                        ));
+                    }
+                    i
+                }
+                None => {
+                    let title = policy.annotation("title").map(str::to_string);
+                    let help = policy.annotation("help").map(str::to_string);
+                    let (Some(severity), Some(title), Some(help)) = (severity, title, help) else {
+                        return Err(here(
+                            format!("rule `{id}` needs @severity, @title and @help where it is first defined"),
+                            "add @severity(\"high\"), @title(\"one line\") and @help(\"how to fix\")",
+                        ));
+                    };
+                    self.rules.push(RuleMeta {
+                        id: id.clone(),
+                        severity,
+                        title,
+                        help,
+                        reference: policy.annotation("reference").map(str::to_string),
+                        origin: file.to_string(),
+                    });
+                    self.rules.len() - 1
+                }
+            };
+            let new_id = PolicyId::new(format!("f{file_no}.p{n}.{id}"));
+            let renamed = policy.new_id(new_id.clone());
+            self.policies.add(renamed).map_err(|e| Error::internal(format!("adding policy: {e}")))?;
+            self.by_policy.insert(new_id, rule_idx);
+        }
+        self.sources.push((file.to_string(), text.to_string()));
+        Ok(())
+    }
+
+    /// Rule metadata, in definition order.
+    pub fn rules(&self) -> &[RuleMeta] {
+        &self.rules
+    }
+
+    /// A rule's metadata by index.
+    pub fn rule(&self, idx: usize) -> Option<&RuleMeta> {
+        self.rules.get(idx)
+    }
+
+    /// Index of a rule id.
+    pub fn rule_index(&self, id: &str) -> Option<usize> {
+        self.rules.iter().position(|r| r.id == id)
+    }
+
+    /// The rule a satisfied policy belongs to.
+    pub fn rule_of(&self, policy: &PolicyId) -> Option<usize> {
+        self.by_policy.get(policy).copied()
+    }
+
+    /// The Cedar schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The validated policies.
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// Each file of rules as (name, text), in load order (for bundles).
+    pub fn sources(&self) -> &[(String, String)] {
+        &self.sources
+    }
+
+    /// Removes rules by id (from `--disable`). Unknown ids are an error with a suggestion.
+    pub fn disable(&mut self, ids: &[String]) -> Result<()> {
+        for id in ids {
+            let Some(idx) = self.rule_index(id) else {
+                let mut e =
+                    Error::new(ErrorKind::Policy, Location::file("--disable"), format!("there is no rule `{id}`"));
+                e.help = Some(match crate::error::did_you_mean(id, self.rules.iter().map(|r| r.id.as_str())) {
+                    Some(s) => format!("did you mean `{s}`? `scopecheck rules` lists them"),
+                    None => "`scopecheck rules` lists them".into(),
+                });
+                return Err(e);
+            };
+            let doomed: Vec<PolicyId> =
+                self.by_policy.iter().filter(|(_, r)| **r == idx).map(|(p, _)| p.clone()).collect();
+            for p in doomed {
+                self.policies.remove_static(p.clone()).map_err(|e| Error::internal(format!("removing policy: {e}")))?;
+                self.by_policy.remove(&p);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_has_the_contract_ids() {
+        let p = RulePack::builtin().unwrap();
+        for id in [
+            "undisclosed-field",
+            "undisclosed-category",
+            "unencrypted-field",
+            "never-collect",
+            "sensitive-in-unencrypted-store",
+            "outside-window",
+            "purpose-creep",
+            "retention-exceeded",
+            "undeclared-store",
+        ] {
+            assert!(p.rule_index(id).is_some(), "{id}");
+        }
+    }
+
+    const GOOD: &str = r#"
+@id("no-browsing-at-lunch")
+@severity("low")
+@title("Browsing captured at lunch")
+@help("Pause the browser collector at lunch.")
+forbid (principal, action == Scopecheck::Action::"collect", resource)
+when { context.category in Scopecheck::Category::"behavior.browsing" && !context.in_window };
+"#;
+
+    #[test]
+    fn user_rules_are_added() {
+        let mut p = RulePack::builtin().unwrap();
+        p.add_source(GOOD, "mine.cedar").unwrap();
+        let r = &p.rules()[p.rule_index("no-browsing-at-lunch").unwrap()];
+        assert_eq!(r.severity, Severity::Low);
+        assert_eq!(r.origin, "mine.cedar");
+    }
+
+    #[test]
+    fn typos_point_at_file_line_col() {
+        let mut p = RulePack::builtin().unwrap();
+        let e = p.add_source(&GOOD.replace("context.in_window", "context.in_windw"), "mine.cedar").unwrap_err();
+        assert_eq!(e.location.file, "mine.cedar");
+        assert_eq!((e.location.line, e.location.column), (Some(7), Some(74)), "{e}");
+        let e = p.add_source(&GOOD.replace("forbid (", "forbd ("), "mine.cedar").unwrap_err();
+        assert_eq!(e.location.line, Some(6), "{e}");
+    }
+
+    #[test]
+    fn rules_need_metadata_and_forbid() {
+        let mut p = RulePack::builtin().unwrap();
+        let e = p.add_source(&GOOD.replace("@severity(\"low\")\n", ""), "m.cedar").unwrap_err();
+        assert!(e.message.contains("needs @severity"), "{e}");
+        assert_eq!(e.location.line, Some(5), "{e}");
+        let e = p.add_source(&GOOD.replace("@severity(\"low\")", "@severity(\"urgent\")"), "m.cedar").unwrap_err();
+        assert!(e.message.contains("not a severity"), "{e}");
+        let e = p.add_source(&GOOD.replace("forbid", "permit"), "m.cedar").unwrap_err();
+        assert!(e.message.contains("`forbid`"), "{e}");
+        let e = p.add_source(&GOOD.replace("@id(\"no-browsing-at-lunch\")\n", ""), "m.cedar").unwrap_err();
+        assert!(e.message.contains("no `@id`"), "{e}");
+    }
+
+    #[test]
+    fn disable_removes_a_rule() {
+        let mut p = RulePack::builtin().unwrap();
+        p.disable(&["outside-window".into()]).unwrap();
+        assert!(p.policies().policies().all(|x| x.annotation("id") != Some("outside-window")));
+        assert!(p.disable(&["outside-windw".into()]).unwrap_err().help.unwrap().contains("outside-window"));
+    }
+}

@@ -1,0 +1,506 @@
+//! The declared scope: what a program's notice says it captures, why, for how
+//! long, when, where it keeps it and who may read it.
+//!
+//! The YAML format is documented in `docs/scope.md`; `scopecheck schema` prints
+//! its JSON Schema.
+
+use crate::error::{Error, ErrorKind, Location, Result, did_you_mean};
+use crate::pattern::FieldPattern;
+use crate::taxonomy::Taxonomy;
+use crate::window::{Window, Windows};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The declared scope, as written.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "scopecheck declared scope")]
+pub struct Scope {
+    /// The program's id, as it appears in each capture's `program`.
+    pub program: String,
+    /// The version of the notice.
+    #[serde(default, deserialize_with = "string_or_number")]
+    #[schemars(with = "Option<String>")]
+    pub version: Option<String>,
+    /// Where the notice is published.
+    #[serde(default)]
+    pub notice: Option<String>,
+    /// The kinds of people captured (`employee`, `contractor`...). Empty: any.
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    /// What is captured.
+    #[serde(default)]
+    pub collect: Vec<Collect>,
+    /// What the notice promises is never captured.
+    #[serde(default)]
+    pub never: Vec<Never>,
+    /// When capture is allowed.
+    #[serde(default)]
+    pub windows: Option<WindowsDecl>,
+    /// Where captures are kept.
+    #[serde(default)]
+    pub stores: Vec<StoreDecl>,
+    /// Who may read captures, and for what.
+    #[serde(default)]
+    pub access: Vec<AccessDecl>,
+}
+
+/// One declared field.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Collect {
+    /// A path into the capture's `data`: `*` one key, `**` any depth, `[]` array items.
+    pub field: String,
+    /// A taxonomy node (any depth); values of a more sensitive category are findings.
+    pub category: String,
+    /// What it is used for.
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// How long it may be kept.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+    /// `required`: the value itself must be ciphertext.
+    #[serde(default)]
+    pub encryption: Option<FieldEncryption>,
+    /// Free text for the report.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Field-level encryption.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldEncryption {
+    /// The value must be ciphertext.
+    Required,
+    /// No requirement.
+    None,
+}
+
+/// Something never captured: a field, or a whole category.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Never {
+    /// A field pattern.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// A taxonomy node; its children are included.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Why (for the report).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Capture windows in local time.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsDecl {
+    /// An IANA zone such as `America/Los_Angeles`.
+    pub timezone: String,
+    /// Capture is allowed inside any of these: `Mon-Fri 09:00-17:00`. Empty: always.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// ...and never inside these: `12:00-13:00`, `Sat,Sun`.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// Encryption of a store, declared or observed, weakest first.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum EncryptionLevel {
+    /// Plaintext at rest.
+    None,
+    /// Encrypted on the wire only.
+    InTransit,
+    /// Encrypted at rest (disk or service keys).
+    AtRest,
+    /// Encrypted by the client before upload.
+    ClientSide,
+    /// Only the endpoints hold keys.
+    EndToEnd,
+}
+
+impl EncryptionLevel {
+    /// As written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncryptionLevel::None => "none",
+            EncryptionLevel::InTransit => "in_transit",
+            EncryptionLevel::AtRest => "at_rest",
+            EncryptionLevel::ClientSide => "client_side",
+            EncryptionLevel::EndToEnd => "end_to_end",
+        }
+    }
+}
+
+/// A store's declared encryption: `required` (at rest or better) or a minimum level.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreEncryption {
+    /// At rest or better.
+    Required,
+    /// No promise.
+    None,
+    /// At least at rest.
+    AtRest,
+    /// At least client side.
+    ClientSide,
+    /// End to end.
+    EndToEnd,
+}
+
+impl StoreEncryption {
+    /// The weakest observed level that keeps the promise.
+    pub fn minimum(self) -> EncryptionLevel {
+        match self {
+            StoreEncryption::None => EncryptionLevel::None,
+            StoreEncryption::Required | StoreEncryption::AtRest => EncryptionLevel::AtRest,
+            StoreEncryption::ClientSide => EncryptionLevel::ClientSide,
+            StoreEncryption::EndToEnd => EncryptionLevel::EndToEnd,
+        }
+    }
+}
+
+/// A declared store.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreDecl {
+    /// As named in captures' `store` and in the inventory.
+    pub id: String,
+    /// Promised encryption.
+    #[serde(default)]
+    pub encryption: Option<StoreEncryption>,
+    /// Longest promised retention.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+    /// Promised region.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// Who may read, for what.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccessDecl {
+    /// Role as written in the access log.
+    pub role: String,
+    /// Purposes this role may read for.
+    #[serde(default)]
+    pub purposes: Vec<String>,
+}
+
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Sn {
+        S(String),
+        N(serde_yaml::Number),
+    }
+    Ok(match Option::<Sn>::deserialize(d)? {
+        None => None,
+        Some(Sn::S(s)) => Some(s),
+        Some(Sn::N(n)) => Some(n.to_string()),
+    })
+}
+
+/// JSON Schema of the scope format.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Scope)).unwrap_or(serde_json::Value::Null)
+}
+
+/// Turns a serde_yaml error into ours: position, a cleaner message, a did-you-mean.
+pub(crate) fn yaml_error(kind: ErrorKind, file: &str, text: &str, e: &serde_yaml::Error) -> Error {
+    let raw = e.to_string();
+    // serde_yaml appends " at line L column C"; we say it in front instead.
+    let msg = match raw.find(" at line ") {
+        Some(i) => raw.get(..i).unwrap_or(&raw).to_string(),
+        None => raw.clone(),
+    };
+    let (msg, help) = explain_serde_message(&msg);
+    let mut err = match e.location() {
+        Some(loc) => {
+            let offset = loc.index();
+            let mut err = Error::at_offset(kind, file, text, offset, 1, msg);
+            err.location = Location::at(file, loc.line(), loc.column());
+            err
+        }
+        None => Error::new(kind, Location::file(file), msg),
+    };
+    err.help = help;
+    err
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a
+/// message and a did-you-mean.
+fn explain_serde_message(msg: &str) -> (String, Option<String>) {
+    let (what, unknown_marker) = if msg.contains("unknown field `") {
+        ("key", "unknown field `")
+    } else if msg.contains("unknown variant `") {
+        ("value", "unknown variant `")
+    } else {
+        return (msg.to_string(), None);
+    };
+    let Some(start) = msg.find(unknown_marker) else {
+        return (msg.to_string(), None);
+    };
+    let prefix = msg.get(..start).unwrap_or("").trim_end_matches(": ").trim();
+    let rest = msg.get(start + unknown_marker.len()..).unwrap_or("");
+    let Some((word, tail)) = rest.split_once('`') else {
+        return (msg.to_string(), None);
+    };
+    let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+    let here = if prefix.is_empty() { String::new() } else { format!(" in `{prefix}`") };
+    let message = format!("unknown {what} `{word}`{here}");
+    let mut help = String::new();
+    if let Some(s) = did_you_mean(word, expected.iter().copied()) {
+        help.push_str(&format!("did you mean `{s}`? "));
+    }
+    if !expected.is_empty() {
+        let list = expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
+        help.push_str(&format!("the {what}s allowed here are {list}"));
+    }
+    (message, if help.is_empty() { None } else { Some(help) })
+}
+
+/// Finds where a value is written in YAML source, for pointing at it.
+pub(crate) fn locate(text: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(i) = text.get(from..).and_then(|t| t.find(needle)) {
+        let at = from + i;
+        let before = text.get(..at).and_then(|t| t.chars().next_back());
+        let after = text.get(at + needle.len()..).and_then(|t| t.chars().next());
+        let delim = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-'));
+        if delim(before) && delim(after) {
+            return Some(at);
+        }
+        from = at + needle.len();
+    }
+    None
+}
+
+/// A scope that has been checked and compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledScope {
+    /// As written.
+    pub raw: Scope,
+    /// File it came from.
+    pub file: String,
+    /// One per `collect`, same order.
+    pub collect: Vec<FieldPattern>,
+    /// Field patterns of `never`.
+    pub never_fields: Vec<FieldPattern>,
+    /// Categories of `never`.
+    pub never_categories: Vec<String>,
+    /// Windows, if any.
+    pub windows: Option<Windows>,
+}
+
+impl Scope {
+    /// Parses YAML. Unknown keys are errors with a did-you-mean and a position.
+    pub fn from_yaml(text: &str, file: &str) -> Result<Scope> {
+        if text.trim().is_empty() {
+            return Err(Error::new(ErrorKind::Scope, Location::file(file), "the scope file is empty")
+                .with_help("a scope needs at least `program:` and a `collect:` list; see `scopecheck schema`"));
+        }
+        serde_yaml::from_str(text).map_err(|e| yaml_error(ErrorKind::Scope, file, text, &e))
+    }
+
+    /// Checks what YAML cannot: categories exist, patterns and windows parse, ids are unique.
+    pub fn compile(self, text: &str, file: &str, taxonomy: &Taxonomy) -> Result<CompiledScope> {
+        let err_at = |needle: &str, msg: String| match locate(text, needle) {
+            Some(off) => Error::at_offset(ErrorKind::Scope, file, text, off, needle.len(), msg),
+            None => Error::new(ErrorKind::Scope, Location::file(file), msg),
+        };
+        let check_category = |cat: &str| -> Result<()> {
+            if taxonomy.contains(cat) {
+                return Ok(());
+            }
+            let mut e = err_at(cat, format!("`{cat}` is not a category of the taxonomy"));
+            e.help = Some(match taxonomy.suggest(cat) {
+                Some(s) => format!("did you mean `{s}`? `scopecheck taxonomy` lists every category"),
+                None => "`scopecheck taxonomy` lists every category".to_string(),
+            });
+            Err(e)
+        };
+        if self.program.trim().is_empty() {
+            return Err(err_at("program", "`program` is empty".into()).with_help("name the program as its captures do"));
+        }
+        let mut collect = Vec::with_capacity(self.collect.len());
+        for c in &self.collect {
+            let pat = FieldPattern::parse(&c.field).map_err(|e| {
+                err_at(&c.field, format!("field pattern: {}", e.message))
+                    .with_help("write a path into `data`: keys joined with `.`, `*` for one key, `**` for any depth, `[]` for array items")
+            })?;
+            check_category(&c.category)?;
+            collect.push(pat);
+        }
+        let mut never_fields = Vec::new();
+        let mut never_categories = Vec::new();
+        for n in &self.never {
+            match (&n.field, &n.category) {
+                (Some(f), None) => never_fields.push(FieldPattern::parse(f).map_err(|e| {
+                    err_at(f, format!("field pattern: {}", e.message))
+                        .with_help("write a path into `data` as in `collect`")
+                })?),
+                (None, Some(c)) => {
+                    check_category(c)?;
+                    never_categories.push(c.clone());
+                }
+                _ => {
+                    return Err(err_at(
+                        "never",
+                        "each `never` entry names exactly one of `field` or `category`".into(),
+                    )
+                    .with_help("split it into two entries: `- field: ...` and `- category: ...`"));
+                }
+            }
+        }
+        let windows = match &self.windows {
+            None => None,
+            Some(w) => {
+                let tz = w.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+                    let mut e = err_at(&w.timezone, format!("`{}` is not an IANA time zone", w.timezone));
+                    e.help = Some("use a zone name such as `America/Los_Angeles`, `Europe/London` or `UTC`".into());
+                    e
+                })?;
+                let parse_all = |list: &[String]| -> Result<Vec<Window>> {
+                    list.iter()
+                        .map(|s| {
+                            Window::parse(s).map_err(|m| {
+                                err_at(s, format!("window `{s}`: {m}"))
+                                    .with_help("write `[days] [HH:MM-HH:MM]`, e.g. `Mon-Fri 09:00-17:00`, `12:00-13:00` or `Sat,Sun`")
+                            })
+                        })
+                        .collect()
+                };
+                Some(Windows { tz, allow: parse_all(&w.allow)?, deny: parse_all(&w.deny)? })
+            }
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.stores {
+            if !seen.insert(s.id.as_str()) {
+                return Err(
+                    err_at(&s.id, format!("store `{}` is declared twice", s.id)).with_help("give each store one entry")
+                );
+            }
+        }
+        let mut roles = std::collections::BTreeSet::new();
+        for a in &self.access {
+            if !roles.insert(a.role.as_str()) {
+                return Err(err_at(&a.role, format!("role `{}` is declared twice", a.role))
+                    .with_help("list all purposes of a role in one entry"));
+            }
+        }
+        Ok(CompiledScope { raw: self, file: file.to_string(), collect, never_fields, never_categories, windows })
+    }
+}
+
+impl CompiledScope {
+    /// Parses and compiles in one go.
+    pub fn load(text: &str, file: &str, taxonomy: &Taxonomy) -> Result<CompiledScope> {
+        Scope::from_yaml(text, file)?.compile(text, file, taxonomy)
+    }
+
+    /// The most specific `collect` entry covering `path`.
+    pub fn declaration_for(&self, path: &str) -> Option<usize> {
+        self.collect
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.covers(path))
+            .max_by_key(|(i, p)| (p.specificity(), std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+    }
+
+    /// Is `path` named by a `never` field pattern?
+    pub fn never_field(&self, path: &str) -> bool {
+        self.never_fields.iter().any(|p| p.covers(path))
+    }
+
+    /// Is this subject kind declared (or are subjects unrestricted)?
+    pub fn subject_declared(&self, subject: &str) -> bool {
+        self.raw.subjects.is_empty() || self.raw.subjects.iter().any(|s| s == subject)
+    }
+
+    /// A declared store by id.
+    pub fn store(&self, id: &str) -> Option<&StoreDecl> {
+        self.raw.stores.iter().find(|s| s.id == id)
+    }
+
+    /// A declared role by name.
+    pub fn role(&self, role: &str) -> Option<&AccessDecl> {
+        self.raw.access.iter().find(|a| a.role == role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCOPE: &str = r#"program: mci
+version: 2026.05
+subjects: [employee]
+collect:
+  - field: "input.keystrokes[].interval_ms"
+    category: behavior.input.keystroke_timing
+    purposes: [model_training]
+  - field: "input.*"
+    category: behavior
+never:
+  - category: content
+windows:
+  timezone: America/Los_Angeles
+  allow: ["Mon-Fri 09:00-17:00"]
+stores:
+  - id: raw
+    encryption: required
+"#;
+
+    #[test]
+    fn parses_and_compiles() {
+        let t = Taxonomy::builtin().unwrap();
+        let s = CompiledScope::load(SCOPE, "s.yaml", &t).unwrap();
+        assert_eq!(s.raw.version.as_deref(), Some("2026.05"));
+        assert_eq!(s.declaration_for("input.keystrokes[].interval_ms"), Some(0));
+        assert_eq!(s.declaration_for("input.pointer"), Some(1));
+        assert_eq!(s.declaration_for("chat.text"), None);
+    }
+
+    #[test]
+    fn unknown_key_has_position_and_suggestion() {
+        let text = SCOPE.replace("    purposes: [model_training]", "    purpose: [model_training]");
+        let e = Scope::from_yaml(&text, "s.yaml").unwrap_err();
+        assert_eq!(e.location.line, Some(7), "{e}");
+        assert!(e.message.contains("unknown key `purpose`"), "{e}");
+        assert!(e.help.as_deref().unwrap().contains("did you mean `purposes`"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_category_is_located() {
+        let t = Taxonomy::builtin().unwrap();
+        let text = SCOPE.replace("category: behavior\n", "category: behaviour\n");
+        let e = CompiledScope::load(&text, "s.yaml", &t).unwrap_err();
+        assert_eq!(e.location.line, Some(9), "{e}");
+        assert!(e.help.as_deref().unwrap().contains("`behavior`"), "{e:?}");
+    }
+
+    #[test]
+    fn bad_window_and_zone_are_located() {
+        let t = Taxonomy::builtin().unwrap();
+        let e = CompiledScope::load(&SCOPE.replace("Mon-Fri 09", "Mon-Fry 09"), "s.yaml", &t).unwrap_err();
+        assert_eq!((e.location.line, e.location.column), (Some(14), Some(12)), "{e}");
+        let e =
+            CompiledScope::load(&SCOPE.replace("America/Los_Angeles", "America/Los_Angles"), "s.yaml", &t).unwrap_err();
+        assert!(e.message.contains("time zone"), "{e}");
+    }
+
+    #[test]
+    fn schema_is_published() {
+        let s = json_schema();
+        assert!(s.to_string().contains("retention_days"));
+    }
+}
