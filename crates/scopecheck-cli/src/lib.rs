@@ -3,6 +3,7 @@
 //! Exit codes: 0 nothing at or above `--fail-on`; 1 findings at or above it;
 //! 2 could not run (bad scope, policy, store file, missing file, bad arguments).
 
+mod enforce;
 mod input;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -64,6 +65,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: ListFormat,
     },
+    /// Pack a scope, rules, taxonomy and detectors into one bundle for the runtime plugin.
+    Bundle(enforce::BundleArgs),
+    /// Filter a JSONL event stream at runtime: allow, redact or deny each event.
+    Enforce(enforce::EnforceArgs),
     /// Work with value and field-name detectors.
     #[command(subcommand)]
     Detectors(DetectorsCommand),
@@ -83,7 +88,7 @@ enum DetectorsCommand {
 }
 
 #[derive(Args, Debug, Clone)]
-struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// The declared scope (YAML).
     #[arg(long, value_name = "FILE")]
     scope: PathBuf,
@@ -206,6 +211,8 @@ where
         Command::Schema { cedar } => schema(cedar, io),
         Command::Rules { policies, format } => rules(&policies, format, io),
         Command::Taxonomy { format } => taxonomy(format, io),
+        Command::Bundle(b) => enforce::bundle(b, io),
+        Command::Enforce(e) => enforce::enforce(e, io),
         Command::Detectors(DetectorsCommand::List { detectors, format }) => detectors_list(&detectors, format, io),
     };
     match result {
@@ -240,7 +247,7 @@ fn source_line(text: &str, line: usize) -> Option<&str> {
     text.lines().nth(line.checked_sub(1)?)
 }
 
-fn load_policies(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
+pub(crate) fn load_policies(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -271,11 +278,11 @@ fn load_policies(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
     Ok(out)
 }
 
-fn load_sources(paths: &[PathBuf], what: &str, kind: ErrorKind) -> Result<Vec<Source>, Error> {
+pub(crate) fn load_sources(paths: &[PathBuf], what: &str, kind: ErrorKind) -> Result<Vec<Source>, Error> {
     paths.iter().map(|p| Ok(Source::new(p.display().to_string(), input::read_text(p, what, kind)?))).collect()
 }
 
-fn setup(l: &LoadArgs) -> Result<Setup, Error> {
+pub(crate) fn setup(l: &LoadArgs) -> Result<Setup, Error> {
     Ok(Setup {
         scope: Some(Source::new(
             l.scope.display().to_string(),

@@ -96,8 +96,18 @@ impl Auditor {
         self.files.get(id).map_or("<input>", String::as_str)
     }
 
-    /// A line of input that could not be evaluated.
+    /// A line of input that could not even be read as text (not UTF-8, too long):
+    /// counted as read and rejected.
     pub fn reject(&mut self, file: FileId, line: u64, reason: String, access: bool) {
+        if access {
+            self.summary.access_read += 1;
+        } else {
+            self.summary.records_read += 1;
+        }
+        self.record_rejection(file, line, reason, access);
+    }
+
+    fn record_rejection(&mut self, file: FileId, line: u64, reason: String, access: bool) {
         if access {
             self.summary.access_rejected += 1;
         } else {
@@ -120,14 +130,14 @@ impl Auditor {
         let cap = match parse_capture(text) {
             Ok(c) => c,
             Err(r) => {
-                self.reject(file, line, r.reason, false);
+                self.record_rejection(file, line, r.reason, false);
                 return Ok(());
             }
         };
         let outcome = match self.eval.evaluate(&cap) {
             Ok(o) => o,
             Err(EvalFailure::Rejected(r)) => {
-                self.reject(file, line, r.reason, false);
+                self.record_rejection(file, line, r.reason, false);
                 return Ok(());
             }
             Err(EvalFailure::Error(e)) => return Err(e),
@@ -164,7 +174,7 @@ impl Auditor {
         let access = match parse_access(text) {
             Ok(a) => a,
             Err(r) => {
-                self.reject(file, line, r.reason, true);
+                self.record_rejection(file, line, r.reason, true);
                 return Ok(());
             }
         };

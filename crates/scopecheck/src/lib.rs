@@ -1,5 +1,7 @@
 //! scopecheck: hold a data-collection program's declared scope against what it really captured.
 pub mod audit;
+pub mod bundle;
+pub mod decide;
 pub mod detect;
 pub mod docs;
 pub mod error;
@@ -86,14 +88,9 @@ impl Setup {
 
 /// Turns a detector definition error into ours.
 pub fn detector_error(e: detect::DetectorError) -> Error {
-    use detect::DetectorError as D;
-    let (origin, line, column) = match &e {
-        D::Yaml { origin, line, column, .. }
-        | D::Regex { origin, line, column, .. }
-        | D::UnknownValidator { origin, line, column, .. }
-        | D::UnknownCategory { origin, line, column, .. }
-        | D::Invalid { origin, line, column, .. } => (origin.clone(), Some(*line), Some(*column)),
-        D::Prefilter(_) => ("<detectors>".to_string(), None, None),
+    let (origin, line, column) = match e.position() {
+        Some(p) => (p.origin.clone(), Some(p.line), Some(p.column)),
+        None => ("<detectors>".to_string(), None, None),
     };
     let full = e.to_string();
     let prefix = match (line, column) {

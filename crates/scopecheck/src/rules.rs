@@ -53,7 +53,7 @@ impl Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -102,7 +102,8 @@ pub struct RulePack {
 /// Turns a Cedar diagnostic into our error, pointing into `text`.
 fn from_cedar(kind: ErrorKind, file: &str, text: &str, diag: &dyn Diagnostic, fallback_help: &str) -> Error {
     let label = diag.labels().and_then(|mut l| l.next());
-    let message = diag.to_string();
+    // Cedar names policies by internal ids (`policy0`); the file, line and column say more.
+    let message = strip_policy_id(&diag.to_string());
     let mut err = match label {
         Some(l) => Error::at_offset(kind, file, text, l.offset(), l.len().max(1), message),
         None => Error::new(kind, Location::file(file), message),
@@ -112,6 +113,15 @@ fn from_cedar(kind: ErrorKind, file: &str, text: &str, diag: &dyn Diagnostic, fa
         None => fallback_help.to_string(),
     });
     err
+}
+
+fn strip_policy_id(msg: &str) -> String {
+    if let Some(rest) = msg.strip_prefix("for policy `") {
+        if let Some((_, after)) = rest.split_once("`, ") {
+            return after.to_string();
+        }
+    }
+    msg.to_string()
 }
 
 /// Byte offsets of each policy (`permit`/`forbid` at the start of a policy) in source order.

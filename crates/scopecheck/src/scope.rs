@@ -228,7 +228,9 @@ pub(crate) fn yaml_error(kind: ErrorKind, file: &str, text: &str, e: &serde_yaml
         }
         None => Error::new(kind, Location::file(file), msg),
     };
-    err.help = help;
+    err.help = help.or_else(|| {
+        Some("check the YAML syntax here and just above: indentation, a `key: value` per line, closed quotes and brackets".into())
+    });
     err
 }
 

@@ -31,8 +31,8 @@ use regex::RegexSet;
 
 pub use cipher::{CipherAssessment, assess_ciphertext};
 pub use redact::redact;
-pub use spec::DetectorError;
 use spec::{Boundary, NameRule, SpanMode, ValueDetector};
+pub use spec::{DetectorError, Position};
 pub use taxonomy::CATEGORY_IDS;
 
 /// The built-in detector definitions.

@@ -1,6 +1,8 @@
 //! The YAML detector format (see the header of `policies/detectors.yaml`),
 //! its compilation into matchers, and the errors it can produce.
 
+use std::sync::Arc;
+
 use miette::{NamedSource, SourceSpan};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -11,86 +13,97 @@ use super::validators::{VALIDATOR_NAMES, Validator};
 /// Largest compiled size allowed for one detector regex (bytes).
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
 
-/// Errors from loading detector definitions.
+/// Where a definition problem is: origin file, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub origin: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.origin, self.line, self.column)
+    }
+}
+
+/// Comma-separated list of validator names, for help texts.
+pub const VALIDATOR_LIST: &str = "luhn, credit_card, iban_mod97, us_ssn, us_itin, ca_sin, uk_nino, ipv4, ipv6, \
+    email, domain, url, phone, jwt, entropy, secret_value, date, has_digit, icd10, speaker, timestamped_speaker, \
+    natural_language";
+
+/// Errors from loading detector definitions. Every variant except
+/// `Prefilter` names the origin file and `line:column` in its message and
+/// carries the YAML as miette source code with a label at the problem.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DetectorError {
     /// The YAML does not parse or does not fit the schema (unknown key,
     /// wrong type, missing field).
-    #[error("{origin}:{line}:{column}: invalid detector definition: {message}")]
+    #[error("{at}: invalid detector definition: {message}")]
     #[diagnostic(code(scopecheck::detect::yaml))]
     Yaml {
-        origin: String,
-        line: usize,
-        column: usize,
+        at: Box<Position>,
         message: String,
         #[source_code]
-        src: NamedSource<String>,
+        src: Arc<NamedSource<String>>,
         #[label("here")]
         span: SourceSpan,
         #[help]
         help: Option<String>,
     },
-    /// A detector's `pattern`, `parent` or context words do not compile.
-    #[error("{origin}:{line}:{column}: detector `{id}`: invalid regex in `{field}`: {message}")]
+    /// A detector's `pattern`, `parent`, `not_parent` or context words do not compile.
+    #[error("{at}: detector `{id}`: invalid regex in `{field}`: {message}")]
     #[diagnostic(code(scopecheck::detect::regex))]
     Regex {
-        origin: String,
-        line: usize,
-        column: usize,
+        at: Box<Position>,
         id: String,
-        field: String,
+        field: &'static str,
         message: String,
         #[source_code]
-        src: NamedSource<String>,
+        src: Arc<NamedSource<String>>,
         #[label("this regex")]
         span: SourceSpan,
     },
     /// `validator:` names something that is not implemented.
-    #[error("{origin}:{line}:{column}: detector `{id}`: unknown validator `{name}`{}", suggest(.suggestion.as_deref()))]
+    #[error("{at}: detector `{id}`: unknown validator `{name}`{}", suggest(.suggestion.as_deref()))]
     #[diagnostic(code(scopecheck::detect::unknown_validator), help("known validators: {known}"))]
     UnknownValidator {
-        origin: String,
-        line: usize,
-        column: usize,
+        at: Box<Position>,
         id: String,
         name: String,
         suggestion: Option<String>,
-        known: String,
+        known: &'static str,
         #[source_code]
-        src: NamedSource<String>,
+        src: Arc<NamedSource<String>>,
         #[label("unknown validator")]
         span: SourceSpan,
     },
     /// `category:` is not a taxonomy id.
-    #[error("{origin}:{line}:{column}: detector `{id}`: unknown category `{name}`{}", suggest(.suggestion.as_deref()))]
+    #[error("{at}: detector `{id}`: unknown category `{name}`{}", suggest(.suggestion.as_deref()))]
     #[diagnostic(
         code(scopecheck::detect::unknown_category),
         help("categories are taxonomy ids such as government_id.us_ssn or content.chat")
     )]
     UnknownCategory {
-        origin: String,
-        line: usize,
-        column: usize,
+        at: Box<Position>,
         id: String,
         name: String,
         suggestion: Option<String>,
         #[source_code]
-        src: NamedSource<String>,
+        src: Arc<NamedSource<String>>,
         #[label("unknown category")]
         span: SourceSpan,
     },
     /// Any other semantic problem (duplicate id, missing pattern, confidence
     /// out of range, ...).
-    #[error("{origin}:{line}:{column}: detector `{id}`: {message}")]
+    #[error("{at}: detector `{id}`: {message}")]
     #[diagnostic(code(scopecheck::detect::invalid))]
     Invalid {
-        origin: String,
-        line: usize,
-        column: usize,
+        at: Box<Position>,
         id: String,
         message: String,
         #[source_code]
-        src: NamedSource<String>,
+        src: Arc<NamedSource<String>>,
         #[label("here")]
         span: SourceSpan,
     },
@@ -98,6 +111,20 @@ pub enum DetectorError {
     #[error("cannot build the detector prefilter: {0}")]
     #[diagnostic(code(scopecheck::detect::prefilter))]
     Prefilter(String),
+}
+
+impl DetectorError {
+    /// Origin file, line and column of the problem, when known.
+    pub fn position(&self) -> Option<&Position> {
+        match self {
+            DetectorError::Yaml { at, .. }
+            | DetectorError::Regex { at, .. }
+            | DetectorError::UnknownValidator { at, .. }
+            | DetectorError::UnknownCategory { at, .. }
+            | DetectorError::Invalid { at, .. } => Some(at),
+            DetectorError::Prefilter(_) => None,
+        }
+    }
 }
 
 fn suggest(s: Option<&str>) -> String {
@@ -301,8 +328,12 @@ struct Loc {
 }
 
 impl Locator<'_> {
-    fn src(&self) -> NamedSource<String> {
-        NamedSource::new(self.origin, self.yaml.to_string())
+    fn src(&self) -> Arc<NamedSource<String>> {
+        Arc::new(NamedSource::new(self.origin, self.yaml.to_string()))
+    }
+
+    fn at(&self, l: Loc) -> Box<Position> {
+        Box::new(Position { origin: self.origin.to_string(), line: l.line, column: l.column })
     }
 
     /// Line of `id: <id>`, then optionally the first `key:` line after it
@@ -358,9 +389,7 @@ impl Locator<'_> {
     fn invalid(&self, id: &str, key: Option<&str>, message: String) -> DetectorError {
         let l = self.find(id, key);
         DetectorError::Invalid {
-            origin: self.origin.to_string(),
-            line: l.line,
-            column: l.column,
+            at: self.at(l),
             id: id.to_string(),
             message,
             src: self.src(),
@@ -368,14 +397,12 @@ impl Locator<'_> {
         }
     }
 
-    fn regex(&self, id: &str, field: &str, err: &regex::Error) -> DetectorError {
+    fn regex(&self, id: &str, field: &'static str, err: &regex::Error) -> DetectorError {
         let l = self.find(id, Some(field));
         DetectorError::Regex {
-            origin: self.origin.to_string(),
-            line: l.line,
-            column: l.column,
+            at: self.at(l),
             id: id.to_string(),
-            field: field.to_string(),
+            field,
             message: err.to_string(),
             src: self.src(),
             span: (l.offset, l.len).into(),
@@ -469,9 +496,7 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
             .and_then(|bad| did_you_mean(bad, SPEC_KEYS.iter().copied()))
             .map(|s| format!("did you mean `{s}`?"));
         DetectorError::Yaml {
-            origin: origin.to_string(),
-            line,
-            column,
+            at: Box::new(Position { origin: origin.to_string(), line, column }),
             message,
             src: loc.src(),
             span: (index, 1).into(),
@@ -508,9 +533,7 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
         {
             let l = loc.find(&id, Some("category"));
             return Err(DetectorError::UnknownCategory {
-                origin: origin.to_string(),
-                line: l.line,
-                column: l.column,
+                at: loc.at(l),
                 id,
                 name: cat.clone(),
                 suggestion: did_you_mean(cat, taxonomy::CATEGORY_IDS.iter().copied()),
@@ -525,13 +548,11 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
                 None => {
                     let l = loc.find(&id, Some("validator"));
                     return Err(DetectorError::UnknownValidator {
-                        origin: origin.to_string(),
-                        line: l.line,
-                        column: l.column,
+                        at: loc.at(l),
                         id,
                         name: name.clone(),
                         suggestion: did_you_mean(name, VALIDATOR_NAMES.iter().copied()),
-                        known: VALIDATOR_NAMES.join(", "),
+                        known: VALIDATOR_LIST,
                         src: loc.src(),
                         span: (l.offset, l.len).into(),
                     });

@@ -390,13 +390,16 @@ pub fn uk_nino(cand: &str) -> bool {
     s.get(2..8).is_some_and(|d| d.iter().all(u8::is_ascii_digit)) && s.get(8).is_some_and(|c| matches!(c, b'A'..=b'D'))
 }
 
-/// Dotted-quad IPv4, each octet 0-255 without leading zeros; 0.0.0.0 and
-/// all-same-digit quads like 1.1.1.1 are accepted (they are real addresses)
-/// but x.x.x.x where all octets are single digits < 10 and increasing
-/// (1.2.3.4) still counts: the detector's negative context handles versions.
+/// Dotted-quad IPv4, each octet 0-255 without leading zeros. Unspecified,
+/// broadcast and loopback addresses are rejected; version-like quads
+/// (1.2.3.4) are accepted here and left to the detector's negative context.
 pub fn ipv4(cand: &str) -> bool {
     let parts: Vec<&str> = cand.split('.').collect();
     if parts.len() != 4 {
+        return false;
+    }
+    // Unspecified, broadcast and loopback addresses identify nobody.
+    if cand == "0.0.0.0" || cand == "255.255.255.255" || parts.first() == Some(&"127") {
         return false;
     }
     parts.iter().all(|p| {
@@ -854,6 +857,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn validator_list_matches_names() {
+        assert_eq!(crate::detect::spec::VALIDATOR_LIST.split(", ").collect::<Vec<_>>(), VALIDATOR_NAMES);
+        for n in VALIDATOR_NAMES {
+            assert!(Validator::from_name(n).is_some(), "{n}");
+        }
+    }
+
+    #[test]
     fn luhn_cards() {
         assert!(credit_card("4111111111111111").is_some());
         assert!(credit_card("4111111111111112").is_none(), "off by one");
@@ -933,8 +944,10 @@ mod tests {
     #[test]
     fn ip_rules() {
         assert!(ipv4("192.168.0.1"));
-        assert!(ipv4("255.255.255.255"));
-        assert!(ipv4("0.0.0.0"));
+        assert!(ipv4("255.255.255.254"));
+        assert!(!ipv4("255.255.255.255"), "broadcast");
+        assert!(!ipv4("0.0.0.0"), "unspecified");
+        assert!(!ipv4("127.0.0.1"), "loopback");
         assert!(!ipv4("256.1.1.1"));
         assert!(!ipv4("1.2.3"));
         assert!(!ipv4("01.2.3.4"), "leading zero");

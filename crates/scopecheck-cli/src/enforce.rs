@@ -1,0 +1,452 @@
+//! `scopecheck bundle` and `scopecheck enforce` (issue 3).
+//!
+//! `bundle` packs a scope, rules, taxonomy and detectors into one file the wasm plugin loads.
+//! `enforce` is a JSONL filter: allowed events go to stdout unchanged, redacted events go to
+//! stdout without their out-of-scope fields, denied events are dropped; every event that is not
+//! allowed unchanged is reported (JSONL) on stderr or in `--report FILE`.
+
+use crate::{Io, LoadArgs, input};
+use clap::{Args, ValueEnum};
+use scopecheck::bundle::{Bundle, BundleOptions};
+use scopecheck::decide::{Decider, Decision, Mode, Verdict};
+use scopecheck::rules::Severity;
+use scopecheck::{Error, ErrorKind, Location, Setup, Source};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Arguments of `scopecheck bundle`.
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Write the bundle here.
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+    #[command(flatten)]
+    decision: DecisionArgs,
+    /// Ignore detections below this confidence (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_name = "C")]
+    min_confidence: f32,
+}
+
+/// Options of the decision, for `bundle` (stored) and `enforce` (overriding the bundle's).
+#[derive(Args, Debug, Clone)]
+pub struct DecisionArgs {
+    /// `enforce` drops and redacts; `monitor` only reports what it would do.
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+    /// Findings below this severity are reported but change nothing (default: act on all).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    act_on: Option<SeverityArg>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ModeArg {
+    Enforce,
+    Monitor,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum SeverityArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl ModeArg {
+    fn mode(self) -> Mode {
+        match self {
+            ModeArg::Enforce => Mode::Enforce,
+            ModeArg::Monitor => Mode::Monitor,
+        }
+    }
+}
+
+impl SeverityArg {
+    fn severity(self) -> Severity {
+        match self {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Info => Severity::Info,
+        }
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum EngineArg {
+    /// The library, in this process.
+    Native,
+    /// The wasm plugin, on wasmtime.
+    Wasm,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Emit {
+    /// Allowed and redacted events (the filter).
+    Events,
+    /// One decision per event (JSONL), for tests and dashboards.
+    Decisions,
+}
+
+/// Arguments of `scopecheck enforce`.
+#[derive(Args, Debug)]
+pub struct EnforceArgs {
+    /// A bundle from `scopecheck bundle`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scope", "stores", "policies", "no_baseline", "disable", "detectors"], required_unless_present = "scope")]
+    bundle: Option<PathBuf>,
+    /// The declared scope (YAML), instead of a bundle.
+    #[arg(long, value_name = "FILE")]
+    scope: Option<PathBuf>,
+    /// The observed store inventory (YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    stores: Option<PathBuf>,
+    /// Extra Cedar rule files, or folders of `.cedar` files (repeatable).
+    #[arg(long = "policies", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Leave out the baseline rule pack (use only --policies).
+    #[arg(long)]
+    no_baseline: bool,
+    /// Switch off a rule by id (repeatable).
+    #[arg(long = "disable", value_name = "RULE")]
+    disable: Vec<String>,
+    /// Extra detector definitions (YAML, repeatable).
+    #[arg(long = "detectors", value_name = "FILE")]
+    detectors: Vec<PathBuf>,
+    #[command(flatten)]
+    decision: DecisionArgs,
+    /// Decide in this process (`native`) or through the wasm plugin on wasmtime (`wasm`).
+    #[arg(long, value_enum, default_value = "native")]
+    engine: EngineArg,
+    /// The plugin (`scopecheck_plugin.wasm`) for `--engine wasm`. Default: $SCOPECHECK_PLUGIN,
+    /// then next to this program, then the workspace's `target/wasm32-wasip1/{plugin,release,debug}`.
+    #[arg(long, value_name = "FILE")]
+    plugin: Option<PathBuf>,
+    /// Where precompiled plugins are cached (default: $XDG_CACHE_HOME/scopecheck or ~/.cache/scopecheck).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Write reports of denied and redacted events (JSONL) here instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// What goes to stdout.
+    #[arg(long, value_enum, default_value = "events")]
+    emit: Emit,
+    /// Print no summary line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Event files (JSONL, optionally gzip); `-` (the default) reads stdin.
+    #[arg(value_name = "EVENTS")]
+    events: Vec<String>,
+}
+
+/// Runs `scopecheck bundle`.
+pub fn bundle(args: BundleArgs, io: &mut Io<'_>) -> Result<u8, Error> {
+    if !(0.0..=1.0).contains(&args.min_confidence) {
+        return Err(Error::new(
+            ErrorKind::Input,
+            Location::file("--min-confidence"),
+            "the confidence must be between 0 and 1",
+        ));
+    }
+    let setup = crate::setup(&args.load)?;
+    let mut options = BundleOptions { min_confidence: args.min_confidence, ..BundleOptions::default() };
+    if let Some(m) = args.decision.mode {
+        options.mode = m.mode();
+    }
+    if let Some(a) = args.decision.act_on {
+        options.act_on = a.severity();
+    }
+    let b = Bundle::from_setup(&setup, options)?;
+    let bytes = b.to_bytes()?;
+    std::fs::write(&args.output, &bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::Input,
+            Location::file(args.output.display().to_string()),
+            format!("cannot write the bundle: {e}"),
+        )
+        .with_help("check that the folder exists and is writable")
+    })?;
+    let _ = writeln!(
+        io.stderr,
+        "wrote {} ({} bytes, format {}, sha256 {}): {}, {} rule files, {} detector files",
+        args.output.display(),
+        bytes.len(),
+        scopecheck::bundle::FORMAT_VERSION,
+        b.digest,
+        b.payload.scope.name,
+        b.payload.policies.len(),
+        b.payload.detectors.len(),
+    );
+    Ok(0)
+}
+
+fn setup_from(a: &EnforceArgs) -> Result<Setup, Error> {
+    let Some(scope) = &a.scope else {
+        return Err(Error::new(ErrorKind::Scope, Location::file("--scope"), "no scope or bundle given")
+            .with_help("pass `--bundle FILE` or `--scope scope.yaml`"));
+    };
+    Ok(Setup {
+        scope: Some(Source::new(scope.display().to_string(), input::read_text(scope, "the scope", ErrorKind::Scope)?)),
+        stores: match &a.stores {
+            Some(p) => Some(Source::new(
+                p.display().to_string(),
+                input::read_text(p, "the store inventory", ErrorKind::Stores)?,
+            )),
+            None => None,
+        },
+        policies: crate::load_policies(&a.policies)?,
+        no_baseline: a.no_baseline,
+        disable: a.disable.clone(),
+        detectors: crate::load_sources(&a.detectors, "the detector file", ErrorKind::Detectors)?,
+        options: scopecheck::eval::Options::default(),
+    })
+}
+
+/// The bundle's bytes: read from `--bundle`, or packed from `--scope` and friends.
+fn bundle_bytes(a: &EnforceArgs) -> Result<(Vec<u8>, String), Error> {
+    match &a.bundle {
+        Some(p) => {
+            let name = p.display().to_string();
+            let bytes = std::fs::read(p).map_err(|e| input::open_error(&name, "the bundle", ErrorKind::Bundle, &e))?;
+            Ok((bytes, name))
+        }
+        None => {
+            let b = Bundle::from_setup(&setup_from(a)?, BundleOptions::default())?;
+            Ok((b.to_bytes()?, "<scope>".to_string()))
+        }
+    }
+}
+
+/// Finds the plugin file.
+fn plugin_path(explicit: Option<&Path>) -> Result<PathBuf, Error> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("SCOPECHECK_PLUGIN") {
+        candidates.push(PathBuf::from(p));
+    }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("scopecheck_plugin.wasm"));
+        // target/<profile>/scopecheck (or target/<profile>/deps/… for tests)
+        for up in [dir.parent(), dir.parent().and_then(Path::parent)].into_iter().flatten() {
+            for profile in ["plugin", "release", "debug"] {
+                candidates.push(up.join("wasm32-wasip1").join(profile).join("scopecheck_plugin.wasm"));
+            }
+        }
+    }
+    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        Error::new(ErrorKind::Input, Location::file("--plugin"), "cannot find the wasm plugin (scopecheck_plugin.wasm)")
+            .with_help(
+                "build it with `cargo build --profile plugin --target wasm32-wasip1 -p scopecheck-plugin` and pass \
+                 `--plugin target/wasm32-wasip1/plugin/scopecheck_plugin.wasm` (or set SCOPECHECK_PLUGIN)",
+            )
+    })
+}
+
+fn cache_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(x).join("scopecheck");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".cache").join("scopecheck");
+    }
+    std::env::temp_dir().join("scopecheck-cache")
+}
+
+enum Engine {
+    Native(Box<Decider>),
+    Wasm(Box<scopecheck_host::Plugin>),
+}
+
+impl Engine {
+    fn decide(&mut self, line: &str) -> Decision {
+        match self {
+            Engine::Native(d) => d.decide_line(line),
+            Engine::Wasm(p) => p.decide(line.as_bytes()),
+        }
+    }
+}
+
+fn host_error(e: &scopecheck_host::HostError, file: &str) -> Error {
+    let kind = if matches!(e, scopecheck_host::HostError::Bundle(_)) { ErrorKind::Bundle } else { ErrorKind::Internal };
+    let mut err = Error::new(kind, Location::file(file), e.to_string());
+    if kind == ErrorKind::Internal {
+        err.help = Some("check the plugin file; rebuild it for this version of scopecheck".into());
+    }
+    err
+}
+
+fn open_engine(a: &EnforceArgs) -> Result<Engine, Error> {
+    let (bytes, name) = bundle_bytes(a)?;
+    match a.engine {
+        EngineArg::Native => {
+            let b = Bundle::from_bytes(&bytes, &name)?;
+            let mut d = Decider::from_bundle(&b)?;
+            let mut o = d.options();
+            if let Some(m) = a.decision.mode {
+                o.mode = m.mode();
+            }
+            if let Some(s) = a.decision.act_on {
+                o.act_on = s.severity();
+            }
+            d.set_options(o);
+            Ok(Engine::Native(Box::new(d)))
+        }
+        EngineArg::Wasm => {
+            let plugin = plugin_path(a.plugin.as_deref())?;
+            let plugin_name = plugin.display().to_string();
+            let module = scopecheck_host::PluginModule::cached(
+                &plugin,
+                &cache_dir(a.cache_dir.as_deref()),
+                scopecheck_host::HostConfig::default(),
+            )
+            .map_err(|e| host_error(&e, &plugin_name))?;
+            let mut p = scopecheck_host::Plugin::new(Arc::new(module), bytes.into())
+                .map_err(|e| host_error(&e, &name))?;
+            let mut opts = serde_json::Map::new();
+            if let Some(m) = a.decision.mode {
+                opts.insert("mode".into(), serde_json::to_value(m.mode()).unwrap_or_default());
+            }
+            if let Some(s) = a.decision.act_on {
+                opts.insert("act_on".into(), serde_json::to_value(s.severity()).unwrap_or_default());
+            }
+            if !opts.is_empty() {
+                p.configure(serde_json::Value::Object(opts)).map_err(|e| host_error(&e, &plugin_name))?;
+            }
+            Ok(Engine::Wasm(Box::new(p)))
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Serialize)]
+struct ReportLine<'a> {
+    input: &'a str,
+    line: u64,
+    #[serde(flatten)]
+    decision: &'a Decision,
+}
+
+#[derive(Default)]
+struct Counts {
+    events: u64,
+    allowed: u64,
+    redacted: u64,
+    denied: u64,
+    would_redact: u64,
+    would_deny: u64,
+}
+
+/// Runs `scopecheck enforce`.
+pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
+    let mut engine = open_engine(&args)?;
+    let mut report_file = match &args.report {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| {
+            Error::new(ErrorKind::Input, Location::file(p.display().to_string()), format!("cannot write the report: {e}"))
+                .with_help("check that the folder exists and is writable")
+        })?)),
+        None => None,
+    };
+    let events = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
+    let mut counts = Counts::default();
+    let mut out_err: Option<Error> = None;
+    for path in &events {
+        let name = if path == "-" { "<stdin>".to_string() } else { path.clone() };
+        let mut reader = input::open(path, io.stdin, "the event file")?;
+        let stdout = &mut *io.stdout;
+        let stderr = &mut *io.stderr;
+        input::for_each_line(&name, &mut reader, |n, line| {
+            let decision = match line {
+                input::Line::Text(t) if t.trim().is_empty() => return Ok(()),
+                input::Line::Text(t) => {
+                    let d = engine.decide(t);
+                    (d, Some(t))
+                }
+                input::Line::Bad(reason) => {
+                    (Decision::failure(Mode::Enforce, scopecheck::decide::ErrorCode::InvalidEvent, reason), None)
+                }
+            };
+            let (d, text) = decision;
+            counts.events += 1;
+            match d.decision {
+                Verdict::Allow => counts.allowed += 1,
+                Verdict::Redact => counts.redacted += 1,
+                Verdict::Deny => counts.denied += 1,
+            }
+            match d.would {
+                Verdict::Redact if d.decision == Verdict::Allow => counts.would_redact += 1,
+                Verdict::Deny if d.decision == Verdict::Allow => counts.would_deny += 1,
+                _ => {}
+            }
+            let written = match args.emit {
+                Emit::Decisions => serde_json::to_string(&ReportLine { input: &name, line: n, decision: &d })
+                    .map(|s| writeln!(stdout, "{s}")),
+                Emit::Events => match (d.decision, text, &d.event) {
+                    (Verdict::Allow, Some(t), _) => Ok(writeln!(stdout, "{t}")),
+                    (Verdict::Redact, _, Some(ev)) => serde_json::to_string(ev).map(|s| writeln!(stdout, "{s}")),
+                    _ => Ok(Ok(())),
+                },
+            };
+            if let Ok(Err(e)) = written {
+                // stdout closed (a pipe's reader went away): stop.
+                return Err(Error::new(ErrorKind::Input, Location::file("<stdout>"), format!("cannot write: {e}")));
+            }
+            if d.decision != Verdict::Allow || d.would != Verdict::Allow {
+                let mut shown = d.clone();
+                shown.event = None;
+                if let Ok(s) = serde_json::to_string(&ReportLine { input: &name, line: n, decision: &shown }) {
+                    let r = match report_file.as_mut() {
+                        Some(f) => writeln!(f, "{s}"),
+                        None => writeln!(stderr, "{s}"),
+                    };
+                    if let Err(e) = r {
+                        return Err(Error::new(
+                            ErrorKind::Input,
+                            Location::file("--report"),
+                            format!("cannot write the report: {e}"),
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .or_else(|e| {
+            out_err = Some(e);
+            Ok::<(), Error>(())
+        })?;
+        if out_err.is_some() {
+            break;
+        }
+    }
+    let _ = io.stdout.flush();
+    if let Some(f) = report_file.as_mut() {
+        let _ = f.flush();
+    }
+    if let Some(e) = out_err {
+        return Err(e);
+    }
+    if !args.quiet {
+        let monitor = if counts.would_redact + counts.would_deny > 0 {
+            format!(" (monitor: would redact {}, would deny {})", counts.would_redact, counts.would_deny)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            io.stderr,
+            "scopecheck enforce: {} events: {} allowed, {} redacted, {} denied{monitor}",
+            counts.events, counts.allowed, counts.redacted, counts.denied
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,137 @@
+//! One decision on a typical 1 KB event with about 20 fields, native and through wasm; instantiation
+//! from a precompiled module; cold start with a cached module; and a million decisions in one
+//! instance (guest memory after the first thousand and at the end).
+//!
+//!     cargo build --profile plugin --target wasm32-wasip1 -p scopecheck-plugin
+//!     cargo bench -p scopecheck-host --bench decide
+//!
+//! `SCOPECHECK_BENCH_MILLION=0` skips the million.
+
+use criterion::{Criterion, criterion_group};
+use scopecheck::bundle::{Bundle, BundleOptions};
+use scopecheck::decide::{Decider, Verdict};
+use scopecheck::{Setup, Source};
+use scopecheck_host::{HostConfig, Plugin, PluginModule};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const EVENT: &str = r#"{"ts":"2026-05-12T10:14:03-07:00","program":"mci","subject":"employee","source":"desktop-agent","store":"mci-raw","data":{"ui":{"action":"click","element_id":"btn-refresh","label":"Refresh inbox","window":"Inbox - Mail","panel":"left-navigation","app":"mail","app_version":"4.2.1","theme":"dark","locale":"en-US","x_offset":12,"y_offset":40},"input":{"pointer":{"x":812,"y":433,"button":"left","speed_px_s":1220,"accel":3.5,"path_len":212,"device":"trackpad","clicks":1},"keystrokes":[{"interval_ms":191,"dwell_ms":82},{"interval_ms":357,"dwell_ms":114},{"interval_ms":74,"dwell_ms":139},{"interval_ms":174,"dwell_ms":57},{"interval_ms":283,"dwell_ms":63},{"interval_ms":360,"dwell_ms":128},{"interval_ms":192,"dwell_ms":82},{"interval_ms":144,"dwell_ms":52},{"interval_ms":384,"dwell_ms":118},{"interval_ms":281,"dwell_ms":56}]}}}"#;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn plugin_path() -> PathBuf {
+    std::env::var_os("SCOPECHECK_PLUGIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/wasm32-wasip1/plugin/scopecheck_plugin.wasm"))
+}
+
+fn cache_dir() -> PathBuf {
+    workspace().join("target/scopecheck-bench-cache")
+}
+
+fn bundle() -> Vec<u8> {
+    let dir = workspace().join("fixtures/mci");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let setup = Setup {
+        scope: Some(Source::new("scope.yaml", read("scope.yaml"))),
+        stores: Some(Source::new("stores.yaml", read("stores.yaml"))),
+        ..Setup::default()
+    };
+    Bundle::from_setup(&setup, BundleOptions::default()).unwrap().to_bytes().unwrap()
+}
+
+fn percentiles(mut f: impl FnMut(), n: usize) -> (Duration, Duration) {
+    let mut t = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = Instant::now();
+        f();
+        t.push(s.elapsed());
+    }
+    t.sort();
+    (t[n / 2], t[n * 99 / 100])
+}
+
+fn benches(c: &mut Criterion) {
+    let bundle = bundle();
+    let fields = {
+        let v: serde_json::Value = serde_json::from_str(EVENT).unwrap();
+        let mut paths = std::collections::BTreeSet::new();
+        scopecheck::pattern::walk_leaves(&v["data"], |l| {
+            paths.insert(l.path.to_string());
+        });
+        paths.len()
+    };
+    eprintln!("event: {} bytes, {fields} fields", EVENT.len());
+    let mut native = Decider::from_bundle(&Bundle::from_bytes(&bundle, "b").unwrap()).unwrap();
+    assert_eq!(native.decide_line(EVENT).decision, Verdict::Allow);
+    let module = Arc::new(PluginModule::cached(&plugin_path(), &cache_dir(), HostConfig::default()).unwrap());
+    let mut wasm = Plugin::new(Arc::clone(&module), bundle.clone().into()).unwrap();
+    assert_eq!(wasm.decide(EVENT.as_bytes()), native.decide_line(EVENT));
+
+    let (n50, n99) = percentiles(|| drop(black_box(native.decide_line(black_box(EVENT)))), 100_000);
+    let (w50, w99) = percentiles(|| drop(black_box(wasm.decide(black_box(EVENT.as_bytes())))), 100_000);
+    eprintln!("one decision, 100000 timed one by one: native p50 {n50:?} p99 {n99:?}; wasm p50 {w50:?} p99 {w99:?}");
+
+    c.bench_function("decide/native", |b| b.iter(|| native.decide_line(black_box(EVENT))));
+    c.bench_function("decide/wasm", |b| b.iter(|| wasm.decide(black_box(EVENT.as_bytes()))));
+    c.bench_function("instantiate (precompiled, pooled)", |b| b.iter(|| module.instantiate().unwrap()));
+    let mut g = c.benchmark_group("start");
+    g.sample_size(10);
+    g.bench_function("instantiate + load bundle", |b| {
+        b.iter(|| Plugin::new(Arc::clone(&module), bundle.clone().into()).unwrap())
+    });
+    g.bench_function("cold start (cached module) + load bundle + first decision", |b| {
+        b.iter(|| {
+            let m = Arc::new(PluginModule::cached(&plugin_path(), &cache_dir(), HostConfig::default()).unwrap());
+            let mut p = Plugin::new(m, bundle.clone().into()).unwrap();
+            p.decide(EVENT.as_bytes())
+        })
+    });
+    g.bench_function("cold start (cached module), no bundle", |b| {
+        b.iter(|| {
+            let m = PluginModule::cached(&plugin_path(), &cache_dir(), HostConfig::default()).unwrap();
+            m.instantiate().unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn million() {
+    if std::env::var("SCOPECHECK_BENCH_MILLION").is_ok_and(|v| v == "0") {
+        return;
+    }
+    let module = Arc::new(PluginModule::cached(&plugin_path(), &cache_dir(), HostConfig::default()).unwrap());
+    let events: Vec<String> = std::fs::read_to_string(workspace().join("fixtures/mci/captures.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .chain(std::iter::once(EVENT.to_string()))
+        .collect();
+    let mut p = Plugin::new(module, bundle().into()).unwrap();
+    let start = Instant::now();
+    let mut after_1000 = 0;
+    for i in 0..1_000_000 {
+        black_box(p.decide(events[i % events.len()].as_bytes()));
+        if i + 1 == 1000 {
+            after_1000 = p.instance().unwrap().memory_bytes();
+        }
+    }
+    let end = p.instance().unwrap().memory_bytes();
+    eprintln!(
+        "a million decisions (fixtures/mci events in turn) in one instance: {:?}; guest memory {after_1000} bytes after 1000, {end} after 1000000; restarts {}",
+        start.elapsed(),
+        p.restarts
+    );
+}
+
+criterion_group!(group, benches);
+
+fn main() {
+    group();
+    million();
+    Criterion::default().configure_from_args().final_summary();
+}

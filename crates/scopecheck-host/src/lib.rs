@@ -1,0 +1,702 @@
+//! Runs the scopecheck wasm plugin (`wasm/plugin`) on wasmtime, sandboxed and capped.
+//!
+//! - [`PluginModule`]: the compiled module, loaded once (compiled, or precompiled and cached on
+//!   disk with [`PluginModule::cached`]), with an [`InstancePre`] so each instance is cheap, on
+//!   wasmtime's pooling allocator.
+//! - [`Plugin`]: one instance in its own `Store`, with a bundle loaded. Every call gets a fuel
+//!   budget; guest memory is capped. A trap, a breached limit or a malformed reply becomes a typed
+//!   [`HostError`] and, through [`Plugin::decide`], a `deny`. After a trap the instance is thrown
+//!   away and a fresh one (with the same bundle and options) decides the next event.
+//! - [`PluginPool`]: a few `Plugin`s shared by many threads.
+//!
+//! No WASI capability is granted. The module's standard library imports five WASI functions; the
+//! host gives it: `random_get` (hash-map seeds, from the host's own `RandomState`), an empty
+//! environment, `fd_write` that keeps up to 4 KiB of stderr (a panic message, put in the trap
+//! error) and drops the rest, and `proc_exit` as a trap. Any other import traps.
+
+use scopecheck::decide::{Decision, ErrorCode};
+use serde::{Deserialize, Serialize};
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use wasmtime::{
+    Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module,
+    PoolingAllocationConfig, ResourceLimiter, Store, Trap, TypedFunc,
+};
+
+pub use scopecheck::decide;
+
+/// The plugin ABI version this host speaks.
+pub const ABI_VERSION: u32 = 1;
+
+/// WASI's `EBADF` and success.
+const EBADF: i32 = 8;
+const ESUCCESS: i32 = 0;
+/// Guest stderr kept per call.
+const MAX_STDERR: usize = 4096;
+
+/// Limits and sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostConfig {
+    /// Largest guest linear memory (bytes).
+    pub max_memory_bytes: usize,
+    /// Fuel (roughly, wasm instructions) for one decision.
+    pub fuel_per_decision: u64,
+    /// Fuel for loading a bundle (validates the scope, rules and detectors).
+    pub fuel_per_load: u64,
+    /// Largest event handed to the guest (bytes); larger ones are denied unread.
+    pub max_event_bytes: usize,
+    /// Largest reply read back (bytes).
+    pub max_reply_bytes: usize,
+    /// Instances the pooling allocator has room for (per module).
+    pub max_instances: u32,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            max_memory_bytes: 256 << 20,
+            fuel_per_decision: 2_000_000_000,
+            fuel_per_load: 40_000_000_000,
+            max_event_bytes: scopecheck::decide::DEFAULT_MAX_EVENT_BYTES,
+            max_reply_bytes: 64 << 20,
+            max_instances: 16,
+        }
+    }
+}
+
+/// What went wrong, typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The module could not be compiled, read or linked.
+    #[error("the plugin module could not be loaded: {0}")]
+    Module(String),
+    /// The module speaks another ABI.
+    #[error("the plugin speaks ABI {found}; this host speaks ABI {expected}")]
+    AbiMismatch {
+        /// The host's.
+        expected: u32,
+        /// The plugin's.
+        found: u32,
+    },
+    /// The instance could not be created (pool exhausted, memory).
+    #[error("the plugin could not be instantiated: {0}")]
+    Instantiate(String),
+    /// The bundle was refused.
+    #[error("the bundle was refused: {0}")]
+    Bundle(String),
+    /// The event is over the size limit.
+    #[error("the event is {size} bytes, over the {limit} byte limit")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The guest used up its fuel.
+    #[error("the plugin ran out of fuel ({fuel} units for this call)")]
+    OutOfFuel {
+        /// The budget.
+        fuel: u64,
+    },
+    /// The guest needed more memory than allowed.
+    #[error("the plugin ran out of memory (limit {limit} bytes)")]
+    OutOfMemory {
+        /// The cap.
+        limit: usize,
+    },
+    /// The guest trapped.
+    #[error("the plugin trapped: {0}")]
+    Trap(String),
+    /// The guest's reply could not be read.
+    #[error("the plugin's reply is malformed: {0}")]
+    BadReply(String),
+}
+
+impl HostError {
+    /// The decision error code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HostError::Module(_) | HostError::Instantiate(_) | HostError::Trap(_) => ErrorCode::Trap,
+            HostError::AbiMismatch { .. } | HostError::BadReply(_) => ErrorCode::BadReply,
+            HostError::Bundle(_) => ErrorCode::BadBundle,
+            HostError::TooLarge { .. } => ErrorCode::TooLarge,
+            HostError::OutOfFuel { .. } => ErrorCode::OutOfFuel,
+            HostError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
+        }
+    }
+
+    /// This error as a `deny`.
+    pub fn to_decision(&self) -> Decision {
+        Decision::deny(self.code(), self.to_string())
+    }
+}
+
+/// Per-store host state.
+pub struct HostState {
+    limits: MemoryCap,
+    stderr: Vec<u8>,
+    seeds: std::collections::hash_map::RandomState,
+    counter: u64,
+}
+
+/// The memory cap, remembering whether it refused a growth.
+struct MemoryCap {
+    max: usize,
+    refused: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let ok = desired <= self.max;
+        if !ok {
+            self.refused = true;
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+fn guest_memory(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
+    caller.get_export("memory").and_then(|e| e.into_memory())
+}
+
+fn write_u32(caller: &mut Caller<'_, HostState>, ptr: i32, value: u32) -> bool {
+    let Some(mem) = guest_memory(caller) else { return false };
+    let Ok(at) = usize::try_from(ptr) else { return false };
+    mem.write(caller, at, &value.to_le_bytes()).is_ok()
+}
+
+fn read_u32(mem: &[u8], at: usize) -> Option<u32> {
+    let b = mem.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]))
+}
+
+/// The WASI functions Rust's standard library links, without any capability behind them.
+fn add_wasi_stubs(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    const W: &str = "wasi_snapshot_preview1";
+    linker.func_wrap(W, "random_get", |mut caller: Caller<'_, HostState>, buf: i32, len: i32| -> i32 {
+        let (Ok(buf), Ok(len)) = (usize::try_from(buf), usize::try_from(len)) else { return EBADF };
+        let mut bytes = Vec::with_capacity(len);
+        while bytes.len() < len {
+            let state = caller.data_mut();
+            state.counter = state.counter.wrapping_add(1);
+            let mut h = state.seeds.build_hasher();
+            h.write_u64(state.counter);
+            bytes.extend_from_slice(&h.finish().to_le_bytes());
+        }
+        bytes.truncate(len);
+        let Some(mem) = guest_memory(&mut caller) else { return EBADF };
+        if mem.write(&mut caller, buf, &bytes).is_ok() { ESUCCESS } else { EBADF }
+    })?;
+    linker.func_wrap(W, "environ_sizes_get", |mut caller: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
+        if write_u32(&mut caller, count, 0) && write_u32(&mut caller, size, 0) { ESUCCESS } else { EBADF }
+    })?;
+    linker.func_wrap(W, "environ_get", |_caller: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 {
+        ESUCCESS
+    })?;
+    linker.func_wrap(
+        W,
+        "fd_write",
+        |mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| -> i32 {
+            if fd != 1 && fd != 2 {
+                return EBADF;
+            }
+            let Some(mem) = guest_memory(&mut caller) else { return EBADF };
+            let (Ok(iovs), Ok(n)) = (usize::try_from(iovs), usize::try_from(iovs_len)) else { return EBADF };
+            let mut text = Vec::new();
+            let mut total: u32 = 0;
+            {
+                let data = mem.data(&caller);
+                for i in 0..n.min(64) {
+                    let at = iovs.saturating_add(i.saturating_mul(8));
+                    let (Some(p), Some(l)) = (read_u32(data, at), read_u32(data, at.saturating_add(4))) else {
+                        return EBADF;
+                    };
+                    total = total.saturating_add(l);
+                    let start = p as usize;
+                    if let Some(chunk) = data.get(start..start.saturating_add(l as usize)) {
+                        text.extend_from_slice(chunk);
+                    }
+                }
+            }
+            let state = caller.data_mut();
+            let room = MAX_STDERR.saturating_sub(state.stderr.len());
+            state.stderr.extend(text.into_iter().take(room));
+            if write_u32(&mut caller, nwritten, total) { ESUCCESS } else { EBADF }
+        },
+    )?;
+    linker.func_wrap(W, "proc_exit", |_caller: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> {
+        Err(wasmtime::format_err!("the plugin called proc_exit({code})"))
+    })?;
+    // Anything else the module imports traps when called (see `PluginModule::link`).
+    Ok(())
+}
+
+/// The compiled plugin, shared by its instances.
+pub struct PluginModule {
+    engine: Engine,
+    pre: InstancePre<HostState>,
+    config: HostConfig,
+}
+
+impl std::fmt::Debug for PluginModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginModule").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn module_err(e: impl std::fmt::Display) -> HostError {
+    HostError::Module(e.to_string())
+}
+
+fn engine_for(config: &HostConfig) -> Result<Engine, HostError> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(config.max_instances)
+        .total_memories(config.max_instances)
+        .total_tables(config.max_instances)
+        .max_memory_size(config.max_memory_bytes)
+        .table_elements(100_000);
+    let mut c = Config::new();
+    c.consume_fuel(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .max_wasm_stack(1 << 20)
+        .memory_init_cow(true);
+    Engine::new(&c).map_err(module_err)
+}
+
+impl PluginModule {
+    /// Compiles the plugin (a `.wasm` file's bytes). Slow (about a second): prefer
+    /// [`PluginModule::cached`] in programs that start often.
+    pub fn compile(wasm: &[u8], config: HostConfig) -> Result<PluginModule, HostError> {
+        let engine = engine_for(&config)?;
+        let module = Module::new(&engine, wasm).map_err(module_err)?;
+        PluginModule::link(engine, module, config)
+    }
+
+    /// Loads the plugin from a `.wasm` file, through a cache of precompiled modules in
+    /// `cache_dir` (created if needed). The cache entry is named by the sha256 of the `.wasm` and
+    /// wasmtime's version; a stale or unreadable entry is recompiled and replaced. The cache
+    /// folder must be as trusted as the plugin itself.
+    pub fn cached(wasm_path: &Path, cache_dir: &Path, config: HostConfig) -> Result<PluginModule, HostError> {
+        let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
+        let engine = engine_for(&config)?;
+        let entry = cache_entry(cache_dir, &wasm);
+        if let Ok(module) = deserialize_trusted(&engine, &entry) {
+            return PluginModule::link(engine, module, config);
+        }
+        let module = Module::new(&engine, &wasm).map_err(module_err)?;
+        if let Ok(bytes) = module.serialize() {
+            let _ = std::fs::create_dir_all(cache_dir);
+            let tmp = entry.with_extension(format!("tmp{}", std::process::id()));
+            if std::fs::write(&tmp, bytes).is_ok() {
+                let _ = std::fs::rename(&tmp, &entry);
+            }
+        }
+        PluginModule::link(engine, module, config)
+    }
+
+    fn link(engine: Engine, module: Module, config: HostConfig) -> Result<PluginModule, HostError> {
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        add_wasi_stubs(&mut linker).map_err(module_err)?;
+        linker.define_unknown_imports_as_traps(&module).map_err(module_err)?;
+        let pre = linker.instantiate_pre(&module).map_err(module_err)?;
+        let m = PluginModule { engine, pre, config };
+        // Check the ABI once, on a throwaway instance.
+        let mut p = m.instantiate()?;
+        let found = p.abi_version()?;
+        if found != ABI_VERSION {
+            return Err(HostError::AbiMismatch { expected: ABI_VERSION, found });
+        }
+        Ok(m)
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> HostConfig {
+        self.config
+    }
+
+    /// The precompiled module's bytes (what [`PluginModule::cached`] stores).
+    pub fn serialize(&self) -> Result<Vec<u8>, HostError> {
+        self.pre.module().serialize().map_err(module_err)
+    }
+
+    /// A fresh instance with no bundle loaded.
+    pub fn instantiate(&self) -> Result<Instance, HostError> {
+        let state = HostState {
+            limits: MemoryCap { max: self.config.max_memory_bytes, refused: false },
+            stderr: Vec::new(),
+            seeds: std::collections::hash_map::RandomState::new(),
+            counter: 0,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_fuel(self.config.fuel_per_load).map_err(|e| HostError::Instantiate(e.to_string()))?;
+        let instance = self.pre.instantiate(&mut store).map_err(|e| HostError::Instantiate(e.to_string()))?;
+        let missing = |what: &str, e: wasmtime::Error| HostError::Module(format!("`{what}`: {e}"));
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| HostError::Module("the plugin exports no `memory`".into()))?;
+        Ok(Instance {
+            abi: instance
+                .get_typed_func(&mut store, "scopecheck_abi_version")
+                .map_err(|e| missing("scopecheck_abi_version", e))?,
+            alloc: instance.get_typed_func(&mut store, "scopecheck_alloc").map_err(|e| missing("scopecheck_alloc", e))?,
+            free: instance.get_typed_func(&mut store, "scopecheck_free").map_err(|e| missing("scopecheck_free", e))?,
+            load: instance.get_typed_func(&mut store, "scopecheck_load").map_err(|e| missing("scopecheck_load", e))?,
+            configure: instance
+                .get_typed_func(&mut store, "scopecheck_configure")
+                .map_err(|e| missing("scopecheck_configure", e))?,
+            decide: instance
+                .get_typed_func(&mut store, "scopecheck_decide")
+                .map_err(|e| missing("scopecheck_decide", e))?,
+            memory,
+            store,
+            config: self.config,
+        })
+    }
+}
+
+fn cache_entry(dir: &Path, wasm: &[u8]) -> PathBuf {
+    let mut key = Vec::with_capacity(wasm.len() + 64);
+    key.extend_from_slice(wasm);
+    key.extend_from_slice(b"\0wasmtime-48\0");
+    key.extend_from_slice(std::env::consts::ARCH.as_bytes());
+    let hex = scopecheck::bundle::sha256_hex(&key);
+    dir.join(format!("scopecheck-plugin-{}.cwasm", hex.get(..32).unwrap_or(&hex)))
+}
+
+/// Loads a precompiled module from the cache.
+#[allow(unsafe_code)]
+fn deserialize_trusted(engine: &Engine, path: &Path) -> Result<Module, HostError> {
+    if !path.is_file() {
+        return Err(HostError::Module("not cached".into()));
+    }
+    // SAFETY: wasmtime requires the bytes to be a module this version serialized (they are
+    // machine code run as is). The file is in the cache folder the embedder trusts, named by the
+    // sha256 of the `.wasm` it came from, and written by `PluginModule::cached` (atomically, by
+    // rename); wasmtime itself refuses files from another version or configuration.
+    unsafe { Module::deserialize_file(engine, path) }.map_err(module_err)
+}
+
+/// One plugin instance in its own store. Not shared: see [`PluginPool`] for threads.
+pub struct Instance {
+    store: Store<HostState>,
+    memory: Memory,
+    abi: TypedFunc<(), u32>,
+    alloc: TypedFunc<u32, u32>,
+    free: TypedFunc<(u32, u32), ()>,
+    load: TypedFunc<(u32, u32), u64>,
+    configure: TypedFunc<(u32, u32), u64>,
+    decide: TypedFunc<(u32, u32), u64>,
+    config: HostConfig,
+}
+
+/// The reply of `scopecheck_load` / `scopecheck_configure`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadReply {
+    /// It worked.
+    pub ok: bool,
+    /// The plugin's ABI.
+    pub abi: u32,
+    /// What was loaded.
+    #[serde(default)]
+    pub bundle: Option<serde_json::Value>,
+    /// The options in force.
+    #[serde(default)]
+    pub options: Option<serde_json::Value>,
+    /// What went wrong.
+    #[serde(default)]
+    pub error: Option<scopecheck::decide::DecideError>,
+}
+
+impl Instance {
+    fn classify(&mut self, e: wasmtime::Error, fuel: u64) -> HostError {
+        let stderr = String::from_utf8_lossy(&self.store.data().stderr).trim().to_string();
+        if self.store.data().limits.refused {
+            return HostError::OutOfMemory { limit: self.config.max_memory_bytes };
+        }
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => HostError::OutOfFuel { fuel },
+            Some(t) if stderr.is_empty() => HostError::Trap(t.to_string()),
+            Some(t) => HostError::Trap(format!("{t} ({stderr})")),
+            None if stderr.is_empty() => HostError::Trap(e.to_string()),
+            None => HostError::Trap(format!("{e} ({stderr})")),
+        }
+    }
+
+    fn prepare(&mut self, fuel: u64) -> Result<(), HostError> {
+        self.store.data_mut().stderr.clear();
+        self.store.data_mut().limits.refused = false;
+        self.store.set_fuel(fuel).map_err(|e| HostError::Trap(e.to_string()))
+    }
+
+    /// The plugin's ABI version.
+    pub fn abi_version(&mut self) -> Result<u32, HostError> {
+        self.prepare(1_000_000)?;
+        self.abi.call(&mut self.store, ()).map_err(|e| self.classify(e, 1_000_000))
+    }
+
+    /// Current guest memory size (bytes).
+    pub fn memory_bytes(&self) -> usize {
+        self.memory.data_size(&self.store)
+    }
+
+    /// Copies `bytes` into the guest, calls `f(ptr, len)`, reads and frees the reply.
+    fn call(&mut self, which: Call, bytes: &[u8], fuel: u64) -> Result<Vec<u8>, HostError> {
+        self.prepare(fuel)?;
+        let len = u32::try_from(bytes.len())
+            .map_err(|_| HostError::TooLarge { size: bytes.len(), limit: u32::MAX as usize })?;
+        let ptr = self.alloc.call(&mut self.store, len).map_err(|e| self.classify(e, fuel))?;
+        if ptr == 0 {
+            return Err(HostError::OutOfMemory { limit: self.config.max_memory_bytes });
+        }
+        self.memory
+            .write(&mut self.store, ptr as usize, bytes)
+            .map_err(|e| HostError::BadReply(format!("scopecheck_alloc gave a buffer outside memory: {e}")))?;
+        let f = match which {
+            Call::Load => &self.load,
+            Call::Configure => &self.configure,
+            Call::Decide => &self.decide,
+        };
+        let packed = f.call(&mut self.store, (ptr, len)).map_err(|e| self.classify(e, fuel))?;
+        self.free.call(&mut self.store, (ptr, len)).map_err(|e| self.classify(e, fuel))?;
+        let rptr = (packed >> 32) as usize;
+        let rlen = (packed & 0xffff_ffff) as usize;
+        if rptr == 0 {
+            return Err(HostError::OutOfMemory { limit: self.config.max_memory_bytes });
+        }
+        if rlen > self.config.max_reply_bytes {
+            return Err(HostError::BadReply(format!("a reply of {rlen} bytes")));
+        }
+        let reply = self
+            .memory
+            .data(&self.store)
+            .get(rptr..rptr.saturating_add(rlen))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| HostError::BadReply(format!("the reply ({rptr}+{rlen}) is outside guest memory")))?;
+        let (rp, rl) = (u32::try_from(rptr).unwrap_or(0), u32::try_from(rlen).unwrap_or(0));
+        self.free.call(&mut self.store, (rp, rl)).map_err(|e| self.classify(e, fuel))?;
+        Ok(reply)
+    }
+
+    /// Loads a bundle (the file's bytes).
+    pub fn load_bundle(&mut self, bundle: &[u8]) -> Result<LoadReply, HostError> {
+        let fuel = self.config.fuel_per_load;
+        let reply = self.call(Call::Load, bundle, fuel)?;
+        let r: LoadReply = serde_json::from_slice(&reply).map_err(|e| HostError::BadReply(e.to_string()))?;
+        if r.ok {
+            Ok(r)
+        } else {
+            Err(HostError::Bundle(r.error.map(|e| e.message).unwrap_or_else(|| "no reason given".into())))
+        }
+    }
+
+    /// Sets decision options (JSON `{"mode", "act_on", "max_event_bytes"}`).
+    pub fn configure(&mut self, options: &serde_json::Value) -> Result<LoadReply, HostError> {
+        let text = serde_json::to_vec(options).map_err(|e| HostError::BadReply(e.to_string()))?;
+        let fuel = self.config.fuel_per_decision;
+        let reply = self.call(Call::Configure, &text, fuel)?;
+        let r: LoadReply = serde_json::from_slice(&reply).map_err(|e| HostError::BadReply(e.to_string()))?;
+        if r.ok {
+            Ok(r)
+        } else {
+            Err(HostError::BadReply(r.error.map(|e| e.message).unwrap_or_else(|| "configure failed".into())))
+        }
+    }
+
+    /// Decides on one event; errors are typed.
+    pub fn try_decide(&mut self, event: &[u8]) -> Result<Decision, HostError> {
+        if event.len() > self.config.max_event_bytes {
+            return Err(HostError::TooLarge { size: event.len(), limit: self.config.max_event_bytes });
+        }
+        let fuel = self.config.fuel_per_decision;
+        let reply = self.call(Call::Decide, event, fuel)?;
+        serde_json::from_slice(&reply).map_err(|e| HostError::BadReply(e.to_string()))
+    }
+
+    /// Changes the limits of later calls (fuel, sizes; memory is fixed per module).
+    pub fn set_limits(&mut self, fuel_per_decision: u64, max_event_bytes: usize) {
+        self.config.fuel_per_decision = fuel_per_decision;
+        self.config.max_event_bytes = max_event_bytes;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Call {
+    Load,
+    Configure,
+    Decide,
+}
+
+/// An instance with a bundle loaded, that recovers from traps.
+pub struct Plugin {
+    module: Arc<PluginModule>,
+    bundle: Arc<[u8]>,
+    options: Option<serde_json::Value>,
+    instance: Option<Instance>,
+    limits: Option<(u64, usize)>,
+    /// Instances replaced after a trap.
+    pub restarts: u64,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin").field("restarts", &self.restarts).finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Instantiates the module and loads the bundle. A bundle the plugin refuses is an error.
+    pub fn new(module: Arc<PluginModule>, bundle: Arc<[u8]>) -> Result<Plugin, HostError> {
+        let mut p = Plugin { module, bundle, options: None, instance: None, limits: None, restarts: 0 };
+        p.ensure()?;
+        Ok(p)
+    }
+
+    /// Sets decision options (`{"mode": "monitor", "act_on": "high", "max_event_bytes": N}`);
+    /// kept across restarts.
+    pub fn configure(&mut self, options: serde_json::Value) -> Result<(), HostError> {
+        self.ensure()?.configure(&options)?;
+        self.options = Some(options);
+        Ok(())
+    }
+
+    fn ensure(&mut self) -> Result<&mut Instance, HostError> {
+        if self.instance.is_none() {
+            let mut inst = self.module.instantiate()?;
+            inst.load_bundle(&self.bundle)?;
+            if let Some(o) = &self.options {
+                inst.configure(o)?;
+            }
+            if let Some((fuel, max)) = self.limits {
+                inst.set_limits(fuel, max);
+            }
+            self.instance = Some(inst);
+        }
+        self.instance.as_mut().ok_or_else(|| HostError::Instantiate("no instance".into()))
+    }
+
+    /// Changes the fuel per decision and the largest event, for this plugin (kept across restarts).
+    pub fn set_limits(&mut self, fuel_per_decision: u64, max_event_bytes: usize) {
+        self.limits = Some((fuel_per_decision, max_event_bytes));
+        if let Some(i) = self.instance.as_mut() {
+            i.set_limits(fuel_per_decision, max_event_bytes);
+        }
+    }
+
+    /// The live instance (for limits and measurements).
+    pub fn instance(&mut self) -> Result<&mut Instance, HostError> {
+        self.ensure()
+    }
+
+    /// Decides on one event; errors are typed. After a trap or breached limit the instance is
+    /// dropped; the next call starts a fresh one.
+    pub fn try_decide(&mut self, event: &[u8]) -> Result<Decision, HostError> {
+        let inst = self.ensure()?;
+        match inst.try_decide(event) {
+            Ok(d) => Ok(d),
+            Err(e @ HostError::TooLarge { .. }) => Err(e),
+            Err(e) => {
+                // The guest's state is unknown after a trap: never reuse it.
+                self.instance = None;
+                self.restarts += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Decides on one event. Never fails: every error is a `deny` with its reason.
+    pub fn decide(&mut self, event: &[u8]) -> Decision {
+        self.try_decide(event).unwrap_or_else(|e| e.to_decision())
+    }
+}
+
+/// A few plugins for many threads. `decide` takes an idle plugin (or starts one, up to `size`),
+/// decides, and puts it back.
+pub struct PluginPool {
+    module: Arc<PluginModule>,
+    bundle: Arc<[u8]>,
+    options: Option<serde_json::Value>,
+    size: usize,
+    state: Mutex<PoolState>,
+    ready: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Plugin>,
+    live: usize,
+}
+
+impl PluginPool {
+    /// A pool of up to `size` plugins (at least one; at most the module's `max_instances` less one,
+    /// which is kept for restarts). Starts one plugin now, so a bad bundle is refused here.
+    pub fn new(module: Arc<PluginModule>, bundle: Arc<[u8]>, size: usize) -> Result<PluginPool, HostError> {
+        let cap = (module.config.max_instances as usize).saturating_sub(1).max(1);
+        let first = Plugin::new(Arc::clone(&module), Arc::clone(&bundle))?;
+        Ok(PluginPool {
+            module,
+            bundle,
+            options: None,
+            size: size.clamp(1, cap),
+            state: Mutex::new(PoolState { idle: vec![first], live: 1 }),
+            ready: Condvar::new(),
+        })
+    }
+
+    /// Sets decision options on every plugin, present and future.
+    pub fn configure(&mut self, options: serde_json::Value) -> Result<(), HostError> {
+        let mut st = self.state.lock().map_err(|_| HostError::Instantiate("pool lock poisoned".into()))?;
+        for p in st.idle.iter_mut() {
+            p.configure(options.clone())?;
+        }
+        drop(st);
+        self.options = Some(options);
+        Ok(())
+    }
+
+    fn take(&self) -> Result<Plugin, HostError> {
+        let mut st = self.state.lock().map_err(|_| HostError::Instantiate("pool lock poisoned".into()))?;
+        loop {
+            if let Some(p) = st.idle.pop() {
+                return Ok(p);
+            }
+            if st.live < self.size {
+                st.live += 1;
+                drop(st);
+                let made = Plugin::new(Arc::clone(&self.module), Arc::clone(&self.bundle)).and_then(|mut p| {
+                    if let Some(o) = &self.options {
+                        p.configure(o.clone())?;
+                    }
+                    Ok(p)
+                });
+                if made.is_err()
+                    && let Ok(mut st) = self.state.lock()
+                {
+                    st.live = st.live.saturating_sub(1);
+                }
+                return made;
+            }
+            st = self.ready.wait(st).map_err(|_| HostError::Instantiate("pool lock poisoned".into()))?;
+        }
+    }
+
+    /// Decides on one event; errors are typed.
+    pub fn try_decide(&self, event: &[u8]) -> Result<Decision, HostError> {
+        let mut p = self.take()?;
+        let d = p.try_decide(event);
+        if let Ok(mut st) = self.state.lock() {
+            st.idle.push(p);
+        }
+        self.ready.notify_one();
+        d
+    }
+
+    /// Decides on one event. Never fails: every error is a `deny` with its reason.
+    pub fn decide(&self, event: &[u8]) -> Decision {
+        self.try_decide(event).unwrap_or_else(|e| e.to_decision())
+    }
+}

@@ -1,0 +1,391 @@
+//! The runtime decision for one event: `allow`, `redact` or `deny`.
+//!
+//! Shared by the native `scopecheck enforce` and the wasm plugin, so both decide alike. An event
+//! (a capture envelope, one JSON object) is evaluated by [`Evaluator::evaluate`], the same code the
+//! audit runs, so the findings are the audit's findings for that event. Then:
+//!
+//! - a finding about a **field** (`Subject::Field`: `undisclosed-field`, `never-collect`,
+//!   `unencrypted-field`, `undisclosed-category`...) can be fixed by removing that field: every
+//!   leaf at that path, and the containers left empty by the removal, go from `data`;
+//! - a finding about the **event as a whole** (its store, source, subject kind: `outside-window`,
+//!   `undeclared-store`, `sensitive-in-unencrypted-store`, `undeclared-subject`...) cannot: the
+//!   event is denied;
+//! - an event that cannot be evaluated (not JSON, not an envelope, too large, too deep, another
+//!   program's) is denied, with the reason, in both modes.
+//!
+//! The decision is `deny` if any acted-on finding is about the event, else `redact` if any is about
+//! a field, else `allow`. Findings below [`DecideOptions::act_on`] (default: `info`, so every finding
+//! counts) are reported with the action `report` and change nothing. In [`Mode::Monitor`] the
+//! decision is always `allow` (the event passes unchanged) and `would` says what `enforce` would
+//! have done.
+
+use crate::bundle::Bundle;
+use crate::error::Result;
+use crate::eval::{EvalFailure, Engine, Evaluator, Subject};
+use crate::observe::{Capture, capture_from_value};
+use crate::rules::Severity;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Largest event decided by default (bytes); larger events are denied unread.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Enforce or only watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Deny and redact.
+    #[default]
+    Enforce,
+    /// Decide and report, never block: every decision is `allow`.
+    Monitor,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "enforce" => Ok(Mode::Enforce),
+            "monitor" => Ok(Mode::Monitor),
+            _ => Err(format!("`{s}` is not a mode; use enforce or monitor")),
+        }
+    }
+}
+
+/// What happens to the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Send it unchanged.
+    Allow,
+    /// Send `event` instead: the out-of-scope fields are gone.
+    Redact,
+    /// Drop it.
+    Deny,
+}
+
+impl Verdict {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Redact => "redact",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+/// What a finding did to the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The field is removed.
+    Redact,
+    /// The event is denied.
+    Deny,
+    /// Below `act_on`: reported only.
+    Report,
+}
+
+/// Why an event was denied without being decided. Shared by the plugin and its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not a capture envelope, nested too deep, or another program's event.
+    InvalidEvent,
+    /// Over the size limit.
+    TooLarge,
+    /// No bundle loaded (plugin).
+    NotLoaded,
+    /// The bundle could not be loaded (plugin).
+    BadBundle,
+    /// scopecheck could not decide (a bug; please report it).
+    Internal,
+    /// The guest trapped (host).
+    Trap,
+    /// The guest ran out of fuel or time (host).
+    OutOfFuel,
+    /// The guest ran out of memory (host).
+    OutOfMemory,
+    /// The guest's reply was not a decision, or the ABI does not match (host).
+    BadReply,
+}
+
+/// Why an event was denied without being decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideError {
+    /// Machine-readable.
+    pub code: ErrorCode,
+    /// What happened and how to fix it.
+    pub message: String,
+}
+
+/// One finding on one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFinding {
+    /// Rule id.
+    pub rule: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// `field`, `store`, `source`, `subject`.
+    pub subject_kind: String,
+    /// The field path, store id, source or subject kind.
+    pub subject: String,
+    /// Categories involved.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Evidence (redacted unless the bundle asks otherwise).
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// What it did.
+    pub action: Action,
+}
+
+/// The decision on one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// What happens: in `monitor` mode always `allow`.
+    pub decision: Verdict,
+    /// What `enforce` mode does (equals `decision` in `enforce` mode).
+    pub would: Verdict,
+    /// The mode it was decided in.
+    pub mode: Mode,
+    /// Findings, in evaluation order.
+    pub findings: Vec<EventFinding>,
+    /// For `redact`: the event without its out-of-scope fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
+    /// For `redact`: the field paths removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// Why the event was denied without being decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<DecideError>,
+}
+
+impl Decision {
+    /// A `deny` for an event that could not be decided. Failures deny in both modes: `monitor`
+    /// lets findings through, never what could not be checked.
+    pub fn failure(mode: Mode, code: ErrorCode, message: impl Into<String>) -> Decision {
+        Decision {
+            decision: Verdict::Deny,
+            would: Verdict::Deny,
+            mode,
+            findings: Vec::new(),
+            event: None,
+            removed: Vec::new(),
+            error: Some(DecideError { code, message: message.into() }),
+        }
+    }
+
+    /// A `deny` for hosts: a trap, a breached limit, a malformed reply.
+    pub fn deny(code: ErrorCode, message: impl Into<String>) -> Decision {
+        Decision::failure(Mode::Enforce, code, message)
+    }
+}
+
+/// How decisions are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecideOptions {
+    /// Enforce or monitor.
+    pub mode: Mode,
+    /// Findings below this severity are reported only.
+    pub act_on: Severity,
+    /// Events larger than this (bytes) are denied unread.
+    pub max_event_bytes: usize,
+}
+
+impl Default for DecideOptions {
+    fn default() -> Self {
+        DecideOptions { mode: Mode::Enforce, act_on: Severity::Info, max_event_bytes: DEFAULT_MAX_EVENT_BYTES }
+    }
+}
+
+/// Decides events one at a time. Keeps the evaluator (and its per-shape caches) across calls.
+#[derive(Debug)]
+pub struct Decider {
+    eval: Evaluator,
+    options: DecideOptions,
+}
+
+impl Decider {
+    /// A decider over an engine.
+    pub fn new(engine: Arc<Engine>, options: DecideOptions) -> Result<Decider> {
+        Ok(Decider { eval: Evaluator::new(engine)?, options })
+    }
+
+    /// A decider over a bundle, with the bundle's options.
+    pub fn from_bundle(bundle: &Bundle) -> Result<Decider> {
+        Decider::new(Arc::new(bundle.engine()?), bundle.decide_options())
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> DecideOptions {
+        self.options
+    }
+
+    /// Changes the options (mode, threshold, size limit).
+    pub fn set_options(&mut self, options: DecideOptions) {
+        self.options = options;
+    }
+
+    /// The evaluator (for its statistics).
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.eval
+    }
+
+    /// Decides on one event, given as its JSON text (a JSONL line). Never fails: an event that
+    /// cannot be decided is denied with the reason.
+    pub fn decide_line(&mut self, line: &str) -> Decision {
+        let mode = self.options.mode;
+        if line.len() > self.options.max_event_bytes {
+            return Decision::failure(
+                mode,
+                ErrorCode::TooLarge,
+                format!("the event is {} bytes, over the {} byte limit", line.len(), self.options.max_event_bytes),
+            );
+        }
+        let value: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => return Decision::failure(mode, ErrorCode::InvalidEvent, format!("not valid JSON: {e}")),
+        };
+        self.decide_value(value)
+    }
+
+    /// Decides on one event, already parsed.
+    pub fn decide_value(&mut self, value: Value) -> Decision {
+        let mode = self.options.mode;
+        // The envelope drops keys it does not know; keep the original for redaction.
+        let original = value.clone();
+        let cap: Capture = match capture_from_value(value) {
+            Ok(c) => c,
+            Err(r) => return Decision::failure(mode, ErrorCode::InvalidEvent, r.reason),
+        };
+        let outcome = match self.eval.evaluate(&cap) {
+            Ok(o) => o,
+            Err(EvalFailure::Rejected(r)) => return Decision::failure(mode, ErrorCode::InvalidEvent, r.reason),
+            Err(EvalFailure::Error(e)) => {
+                return Decision::failure(mode, ErrorCode::Internal, format!("scopecheck could not decide: {e}"));
+            }
+        };
+        let engine = self.eval.engine();
+        let mut findings = Vec::with_capacity(outcome.hits.len());
+        let mut remove: BTreeSet<String> = BTreeSet::new();
+        let mut deny = false;
+        for hit in outcome.hits {
+            let severity = engine.rules.rule(hit.rule).map_or(Severity::Critical, |r| r.severity);
+            let acts = severity >= self.options.act_on;
+            let action = match (&hit.subject, acts) {
+                (_, false) => Action::Report,
+                (Subject::Field(path), true) => {
+                    remove.insert(path.clone());
+                    Action::Redact
+                }
+                (_, true) => {
+                    deny = true;
+                    Action::Deny
+                }
+            };
+            findings.push(EventFinding {
+                rule: hit.rule_id,
+                severity,
+                subject_kind: hit.subject.kind().to_string(),
+                subject: hit.subject.id().to_string(),
+                categories: hit.categories,
+                evidence: hit.evidence,
+                action,
+            });
+        }
+        let would = if deny {
+            Verdict::Deny
+        } else if remove.is_empty() {
+            Verdict::Allow
+        } else {
+            Verdict::Redact
+        };
+        let (decision, event, removed) = match (mode, would) {
+            (Mode::Monitor, _) => (Verdict::Allow, None, Vec::new()),
+            (Mode::Enforce, Verdict::Redact) => {
+                let mut event = original;
+                if let Some(data) = event.get_mut("data") {
+                    prune(data, &mut String::new(), &remove, 0);
+                }
+                (Verdict::Redact, Some(event), remove.into_iter().collect())
+            }
+            (Mode::Enforce, v) => (v, None, Vec::new()),
+        };
+        Decision { decision, would, mode, findings, event, removed, error: None }
+    }
+}
+
+/// Removes every scalar leaf whose normalized path is in `remove`, and the objects and arrays
+/// that become empty because of it. Paths are built as [`crate::pattern::walk_leaves`] builds them.
+/// Returns true when `value` itself should go.
+fn prune(value: &mut Value, path: &mut String, remove: &BTreeSet<String>, depth: usize) -> bool {
+    if depth > crate::pattern::MAX_DEPTH {
+        // Not reached: such events are rejected before. Drop rather than keep unseen data.
+        return true;
+    }
+    match value {
+        Value::Object(map) => {
+            if map.is_empty() {
+                return false;
+            }
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&k);
+                let gone = map.get_mut(&k).is_some_and(|v| prune(v, path, remove, depth + 1));
+                path.truncate(len);
+                if gone {
+                    map.remove(&k);
+                }
+            }
+            map.is_empty()
+        }
+        Value::Array(items) => {
+            if items.is_empty() {
+                return false;
+            }
+            let len = path.len();
+            path.push_str("[]");
+            items.retain_mut(|v| !prune(v, path, remove, depth + 1));
+            path.truncate(len);
+            items.is_empty()
+        }
+        Value::Null => false,
+        _ => remove.contains(path.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prune_removes_leaves_and_emptied_containers() {
+        let mut v = json!({"a": {"b": 1, "c": [{"d": "x"}, {"d": "y", "e": 2}]}, "f": [], "g": {"h": null}});
+        let remove: BTreeSet<String> = ["a.b".to_string(), "a.c[].d".to_string()].into_iter().collect();
+        prune(&mut v, &mut String::new(), &remove, 0);
+        assert_eq!(v, json!({"a": {"c": [{"e": 2}]}, "f": [], "g": {"h": null}}));
+        let remove: BTreeSet<String> = ["a.c[].e".to_string()].into_iter().collect();
+        prune(&mut v, &mut String::new(), &remove, 0);
+        assert_eq!(v, json!({"f": [], "g": {"h": null}}));
+    }
+
+    #[test]
+    fn failures_deny_in_both_modes() {
+        let d = Decision::failure(Mode::Enforce, ErrorCode::InvalidEvent, "x");
+        assert_eq!((d.decision, d.would), (Verdict::Deny, Verdict::Deny));
+        let d = Decision::failure(Mode::Monitor, ErrorCode::InvalidEvent, "x");
+        assert_eq!((d.decision, d.would), (Verdict::Deny, Verdict::Deny));
+        let s = serde_json::to_string(&Decision::deny(ErrorCode::OutOfFuel, "y")).unwrap();
+        assert!(s.contains("\"code\":\"out_of_fuel\""), "{s}");
+    }
+}
