@@ -116,7 +116,8 @@ fn sarif_report_is_sarif_2_1_0() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
-    let rules: Vec<&str> = run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let rules: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     for r in run["results"].as_array().unwrap() {
         let id = r["ruleId"].as_str().unwrap();
         assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize], id);
@@ -158,13 +159,21 @@ fn strict_makes_a_malformed_line_fatal() {
     let bad = p("fixtures/mci/captures-malformed.jsonl");
     let out = run(&["audit", "--strict", "--scope", &scope, &bad]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.starts_with("error: fixtures/mci/captures-malformed.jsonl:3: malformed line: not valid JSON"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: fixtures/mci/captures-malformed.jsonl:3: malformed line: not valid JSON"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn unknown_manifest_key_names_file_line_col_and_suggests() {
-    let text = std::fs::read_to_string(root().join("fixtures/mci/scope.yaml")).unwrap().replacen("retention_days:", "retension_days:", 1);
+    let text = std::fs::read_to_string(root().join("fixtures/mci/scope.yaml")).unwrap().replacen(
+        "retention_days:",
+        "retension_days:",
+        1,
+    );
     let scope = tmp("typo-scope.yaml", &text);
     let out = run(&["audit", "--scope", &scope, &p("fixtures/mci/captures.jsonl")]);
     assert_eq!(out.code, 2);
@@ -182,7 +191,11 @@ fn invalid_yaml_names_file_line_col() {
 
 #[test]
 fn unknown_category_is_pointed_at() {
-    let text = std::fs::read_to_string(root().join("fixtures/mci/scope.yaml")).unwrap().replacen("category: behavior.app_interaction", "category: behavior.app_interactions", 1);
+    let text = std::fs::read_to_string(root().join("fixtures/mci/scope.yaml")).unwrap().replacen(
+        "category: behavior.app_interaction",
+        "category: behavior.app_interactions",
+        1,
+    );
     let scope = tmp("badcat.yaml", &text);
     let out = run(&["check", "--scope", &scope]);
     assert_eq!(out.code, 2);
@@ -208,7 +221,14 @@ fn missing_files_exit_2_and_name_the_file() {
 #[test]
 fn bad_store_inventory_stops_the_run() {
     let stores = tmp("stores.yaml", "stores:\n  - id: mci-raw\n    encryption: plain\n");
-    let out = run(&["audit", "--scope", &p("fixtures/mci/scope.yaml"), "--stores", &stores, &p("fixtures/mci/captures.jsonl")]);
+    let out = run(&[
+        "audit",
+        "--scope",
+        &p("fixtures/mci/scope.yaml"),
+        "--stores",
+        &stores,
+        &p("fixtures/mci/captures.jsonl"),
+    ]);
     assert_eq!(out.code, 2);
     insta::assert_snapshot!("bad_store_inventory", stable(&out.stderr));
 }
@@ -242,7 +262,8 @@ fn correct_user_policy_adds_findings() {
     let out = audit_fixture("workday", &["--policies", &policy, "--format", "json", "--fail-on", "low"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let mine: Vec<&serde_json::Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "no-browsing-outside-hours").collect();
+    let mine: Vec<&serde_json::Value> =
+        v["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "no-browsing-outside-hours").collect();
     assert!(!mine.is_empty(), "{}", out.stdout);
     assert_eq!(mine[0]["severity"], "low");
     // The rule shows up in `scopecheck rules` too.
@@ -331,10 +352,16 @@ fn schema_rules_taxonomy() {
 fn generated_docs_are_up_to_date() {
     let rules = run(&["rules", "--format", "markdown"]).stdout;
     let on_disk = std::fs::read_to_string(root().join("docs/rules.md")).unwrap_or_default();
-    assert!(on_disk == rules, "docs/rules.md is stale: run `cargo run -p scopecheck-cli -- rules --format markdown > docs/rules.md`");
+    assert!(
+        on_disk == rules,
+        "docs/rules.md is stale: run `cargo run -p scopecheck-cli -- rules --format markdown > docs/rules.md`"
+    );
     let tax = run(&["taxonomy", "--format", "markdown"]).stdout;
     let on_disk = std::fs::read_to_string(root().join("docs/taxonomy.md")).unwrap_or_default();
-    assert!(on_disk == tax, "docs/taxonomy.md is stale: run `cargo run -p scopecheck-cli -- taxonomy --format markdown > docs/taxonomy.md`");
+    assert!(
+        on_disk == tax,
+        "docs/taxonomy.md is stale: run `cargo run -p scopecheck-cli -- taxonomy --format markdown > docs/taxonomy.md`"
+    );
 }
 
 #[test]
@@ -375,9 +402,16 @@ access:
         r#"{"ts":"2026-03-08T09:05:00+11:00","program":"till-coach","subject":"cashier","source":"till","store":"coach-db","data":{"till":{"voids":0}}}"#,
     ]
     .join("\n");
-    let access = tmp("retail-access.jsonl", r#"{"ts":"2026-03-03T10:00:00+11:00","actor":"a-7","role":"coach","store":"coach-db","fields":["till.scans[].ms"],"purpose":"discipline"}"#);
-    let out = run_with_stdin(&["audit", "--scope", &scope, "--access", &access, "--format", "json", "-"], captures.as_bytes());
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    let access = tmp(
+        "retail-access.jsonl",
+        r#"{"ts":"2026-03-03T10:00:00+11:00","actor":"a-7","role":"coach","store":"coach-db","fields":["till.scans[].ms"],"purpose":"discipline"}"#,
+    );
+    let out = run_with_stdin(
+        &["audit", "--scope", &scope, "--access", &access, "--format", "json", "-"],
+        captures.as_bytes(),
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     let got: std::collections::BTreeSet<(String, String)> = v["findings"]
         .as_array()
         .unwrap()

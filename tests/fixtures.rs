@@ -131,18 +131,20 @@ fn check_fixture(fx: &str) {
         }
     }
 
-    let got_window: BTreeSet<u64> = per_line
-        .iter()
-        .filter(|(_, hs)| hs.iter().any(|h| h.rule_id == "outside-window"))
-        .map(|(l, _)| *l)
-        .collect();
+    let got_window: BTreeSet<u64> =
+        per_line.iter().filter(|(_, hs)| hs.iter().any(|h| h.rule_id == "outside-window")).map(|(l, _)| *l).collect();
     if got_window != window_lines {
         problems.push(format!("outside-window lines: got {got_window:?}, expected {window_lines:?}"));
     }
 
     for n in exp["must_not"].as_array().unwrap() {
         let what = n["what"].as_str().unwrap();
-        let rules: Vec<&str> = n["rules"].as_array().unwrap_or_else(|| panic!("must_not without rules: {what}")).iter().map(|r| r.as_str().unwrap()).collect();
+        let rules: Vec<&str> = n["rules"]
+            .as_array()
+            .unwrap_or_else(|| panic!("must_not without rules: {what}"))
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
         let mut subjects: Vec<(&str, String)> = subject_of(n).into_iter().collect();
         for f in n.get("fields").and_then(Value::as_array).into_iter().flatten() {
             subjects.push(("field", f.as_str().unwrap().to_string()));
@@ -152,7 +154,9 @@ fn check_fixture(fx: &str) {
             if !ls.is_empty() {
                 for l in &ls {
                     for h in &per_line[l] {
-                        if hit_matches(h, rule, None) && (subjects.is_empty() || subjects.iter().any(|s| hit_matches(h, rule, Some(s)))) {
+                        if hit_matches(h, rule, None)
+                            && (subjects.is_empty() || subjects.iter().any(|s| hit_matches(h, rule, Some(s))))
+                        {
                             problems.push(format!("must not: {what}: line {l} has {} on {:?}", h.rule_id, h.subject));
                         }
                     }
@@ -164,7 +168,10 @@ fn check_fixture(fx: &str) {
                     continue;
                 }
                 let subject_hit = subjects.is_empty() || subjects.iter().any(|(k, id)| finding_matches(f, k, id));
-                let purpose_hit = n.get("purpose").and_then(Value::as_str).is_none_or(|p| f.details.get("purposes").is_some_and(|ps| ps.iter().any(|x| x == p)));
+                let purpose_hit = n
+                    .get("purpose")
+                    .and_then(Value::as_str)
+                    .is_none_or(|p| f.details.get("purposes").is_some_and(|ps| ps.iter().any(|x| x == p)));
                 if subject_hit && purpose_hit {
                     problems.push(format!("must not: {what}: found {} on {:?}", f.rule, f.subject));
                 }

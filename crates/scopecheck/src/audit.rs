@@ -67,7 +67,6 @@ pub struct Auditor {
     files: Vec<String>,
     acc: HashMap<(usize, Subject), Acc>,
     store_events: BTreeMap<String, u64>,
-    field_stores: BTreeMap<(String, String), u64>,
     summary: Summary,
     rejected: Vec<Rejected>,
 }
@@ -80,7 +79,6 @@ impl Auditor {
             files: Vec::new(),
             acc: HashMap::new(),
             store_events: BTreeMap::new(),
-            field_stores: BTreeMap::new(),
             summary: Summary::default(),
             rejected: Vec::new(),
         }
@@ -143,6 +141,10 @@ impl Auditor {
             Err(EvalFailure::Error(e)) => return Err(e),
         };
         self.summary.records_evaluated += 1;
+        if outcome.hits.is_empty() {
+            *self.store_events.entry(outcome.store).or_insert(0) += 1;
+            return Ok(());
+        }
         let loc = format!("{}:{line}", self.file(file));
         let ts = Some((&cap.ts, cap.envelope.ts.as_str()));
         let max_ev = self.eval.engine().options.max_evidence;
@@ -152,16 +154,7 @@ impl Auditor {
             acc.seen(ts, Some(&loc), max_ev, &hit.evidence);
         }
         *self.store_events.entry(outcome.store.clone()).or_insert(0) += 1;
-        if outcome.store != NO_STORE {
-            for f in &outcome.fields {
-                match self.field_stores.get_mut(&(f.path.clone(), outcome.store.clone())) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.field_stores.insert((f.path.clone(), outcome.store.clone()), 1);
-                    }
-                }
-            }
-        }
+
         Ok(())
     }
 
@@ -232,8 +225,8 @@ impl Auditor {
     pub fn finish(mut self) -> Result<Report> {
         let max_ev = self.eval.engine().options.max_evidence;
         // Retention of each field in each store that holds it.
-        let pairs = std::mem::take(&mut self.field_stores);
-        for ((path, store), events) in pairs {
+        let pairs = self.eval.field_stores();
+        for (path, store, events) in pairs {
             let rules = self.eval.evaluate_retain(&path, &store)?;
             for &rule in rules.iter() {
                 let engine = self.eval.engine();

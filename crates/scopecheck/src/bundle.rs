@@ -295,7 +295,11 @@ impl Bundle {
 
     /// The decision options the bundle asks for.
     pub fn decide_options(&self) -> DecideOptions {
-        DecideOptions { mode: self.payload.options.mode, act_on: self.payload.options.act_on, ..DecideOptions::default() }
+        DecideOptions {
+            mode: self.payload.options.mode,
+            act_on: self.payload.options.act_on,
+            ..DecideOptions::default()
+        }
     }
 }
 

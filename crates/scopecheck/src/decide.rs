@@ -21,7 +21,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::Result;
-use crate::eval::{EvalFailure, Engine, Evaluator, Subject};
+use crate::eval::{Engine, EvalFailure, Evaluator, Subject};
 use crate::observe::{Capture, capture_from_value};
 use crate::rules::Severity;
 use serde::{Deserialize, Serialize};

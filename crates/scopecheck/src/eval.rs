@@ -153,7 +153,7 @@ pub struct FieldObservation {
 pub struct EventOutcome {
     /// Rules satisfied.
     pub hits: Vec<Hit>,
-    /// Fields seen.
+    /// Fields seen (only with [`Evaluator::set_field_observations`]).
     pub fields: Vec<FieldObservation>,
     /// The store it went to.
     pub store: String,
@@ -254,7 +254,7 @@ pub struct Evaluator {
     entities: Entities,
     program: EntityUid,
     strings: Interner,
-    paths: HashMap<u32, PathInfo>,
+    paths: HashMap<u32, Arc<PathInfo>>,
     field_entities: HashSet<u32>,
     store_entities: HashSet<String>,
     role_entities: HashSet<String>,
@@ -264,6 +264,9 @@ pub struct Evaluator {
     keep_cache: HashMap<(u32, u32), Arc<[usize]>>,
     policy_errors: BTreeMap<String, u64>,
     cedar_calls: u64,
+    use_cache: bool,
+    observe_fields: bool,
+    field_stores: HashMap<(u32, u32), u64>,
 }
 
 impl std::fmt::Debug for Evaluator {
@@ -348,6 +351,9 @@ impl Evaluator {
             keep_cache: HashMap::new(),
             policy_errors: BTreeMap::new(),
             cedar_calls: 0,
+            use_cache: true,
+            observe_fields: false,
+            field_stores: HashMap::new(),
         };
         let stores: BTreeSet<String> = ev
             .engine
@@ -368,6 +374,28 @@ impl Evaluator {
     /// The engine.
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// Turns the per-shape decision cache off (one Cedar call per field and record).
+    /// Decisions are the same either way; this exists to measure what the cache buys.
+    pub fn set_decision_cache(&mut self, on: bool) {
+        self.use_cache = on;
+    }
+
+    /// Also report, in each outcome, every field seen and its categories (off by default: it costs).
+    pub fn set_field_observations(&mut self, on: bool) {
+        self.observe_fields = on;
+    }
+
+    /// How many events wrote each field to each store: (path, store, events), sorted.
+    pub fn field_stores(&self) -> Vec<(String, String, u64)> {
+        let mut v: Vec<_> = self
+            .field_stores
+            .iter()
+            .map(|((p, s), n)| (self.strings.get(*p).to_string(), self.strings.get(*s).to_string(), *n))
+            .collect();
+        v.sort();
+        v
     }
 
     /// Cedar calls made so far (cache misses).
@@ -455,9 +483,9 @@ impl Evaluator {
         Ok(u)
     }
 
-    fn path_info(&mut self, path_id: u32) -> PathInfo {
+    fn path_info(&mut self, path_id: u32) -> Arc<PathInfo> {
         if let Some(p) = self.paths.get(&path_id) {
-            return p.clone();
+            return Arc::clone(p);
         }
         let path = self.strings.get(path_id).to_string();
         let engine = Arc::clone(&self.engine);
@@ -481,8 +509,8 @@ impl Evaluator {
                 v
             }
         };
-        let info = PathInfo { decl, encryption_required, name_categories };
-        self.paths.insert(path_id, info.clone());
+        let info = Arc::new(PathInfo { decl, encryption_required, name_categories });
+        self.paths.insert(path_id, Arc::clone(&info));
         info
     }
 
@@ -579,7 +607,6 @@ impl Evaluator {
         let subject_id = self.strings.intern(subject);
         let source_id = self.strings.intern(source);
         let store_id = self.strings.intern(store);
-        let store_uid = self.ensure_store(store)?;
         let mut hits: Vec<Hit> = Vec::new();
 
         // The event as a whole.
@@ -591,8 +618,9 @@ impl Evaluator {
             subject: subject_id,
             source: source_id,
         };
-        let rules = match self.capture_cache.get(&ckey) {
-            Some(r) => Arc::clone(r),
+        let cached = if self.use_cache { self.capture_cache.get(&ckey).cloned() } else { None };
+        let rules = match cached {
+            Some(r) => r,
             None => {
                 let subject_declared = engine.scope.subject_declared(subject);
                 let local_rec = RestrictedExpression::new_record([
@@ -600,10 +628,11 @@ impl Evaluator {
                     ("hour".to_string(), rx_long(i64::from(local.hour))),
                 ])
                 .map_err(|e| cedar_err("record", e))?;
+                let store_uid = self.ensure_store(store)?;
                 let r = self.decide(
                     self.program.clone(),
                     "capture",
-                    store_uid.clone(),
+                    store_uid,
                     vec![
                         ("in_window".into(), RestrictedExpression::new_bool(in_window)),
                         ("local".into(), local_rec),
@@ -648,7 +677,7 @@ impl Evaluator {
             });
             agg.values += 1;
             if agg.first_value.is_none() {
-                agg.first_value = Some(describe_value(leaf.value, engine.options.show_evidence));
+                agg.first_value = Some(leaf.value);
             }
             agg.values_seen.push(leaf.value);
         });
@@ -657,7 +686,8 @@ impl Evaluator {
                 reason: format!("`data` is nested deeper than {} levels", crate::pattern::MAX_DEPTH),
             }));
         }
-        let mut observed: Vec<FieldObservation> = Vec::with_capacity(order.len());
+        let mut observed: Vec<FieldObservation> = Vec::new();
+        let mut kept: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         for path_id in order {
             let Some(mut agg) = fields.remove(&path_id) else { continue };
             let info = self.path_info(path_id);
@@ -704,8 +734,6 @@ impl Evaluator {
                 let cid = self.strings.intern(UNCLASSIFIED);
                 cats.insert(cid, CatAgg { from_value: false, confidence: 100, evidence: None });
             }
-            let field_uid = self.ensure_field(path_id)?;
-            let path = self.strings.get(path_id).to_string();
             let mut per_rule: BTreeMap<usize, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
             for (cid, cat) in &cats {
                 let key = CollectKey {
@@ -719,14 +747,17 @@ impl Evaluator {
                     source: source_id,
                     store: store_id,
                 };
-                let rules = match self.collect_cache.get(&key) {
-                    Some(r) => Arc::clone(r),
+                let cached = if self.use_cache { self.collect_cache.get(&key).cloned() } else { None };
+                let rules = match cached {
+                    Some(r) => r,
                     None => {
                         let category = self.strings.get(*cid).to_string();
+                        let field_uid = self.ensure_field(path_id)?;
+                        let store_uid = self.ensure_store(store)?;
                         let r = self.decide(
                             self.program.clone(),
                             "collect",
-                            field_uid.clone(),
+                            field_uid,
                             vec![
                                 (
                                     "category".into(),
@@ -738,7 +769,7 @@ impl Evaluator {
                                 ("in_window".into(), RestrictedExpression::new_bool(in_window)),
                                 ("subject".into(), rx_str(subject)),
                                 ("source".into(), rx_str(source)),
-                                ("store".into(), RestrictedExpression::new_entity_uid(store_uid.clone())),
+                                ("store".into(), RestrictedExpression::new_entity_uid(store_uid)),
                             ],
                         )?;
                         self.collect_cache.insert(key, Arc::clone(&r));
@@ -755,7 +786,9 @@ impl Evaluator {
                     let ev = if is_unencrypted {
                         plaintext.clone()
                     } else {
-                        cat.evidence.clone().or_else(|| agg.first_value.clone())
+                        cat.evidence
+                            .clone()
+                            .or_else(|| agg.first_value.map(|v| describe_value(v, engine.options.show_evidence)))
                     };
                     if let Some(ev) = ev
                         && !entry.1.contains(&ev)
@@ -769,27 +802,37 @@ impl Evaluator {
                 hits.push(Hit {
                     rule,
                     rule_id: engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default(),
-                    subject: Subject::Field(path.clone()),
+                    subject: Subject::Field(self.strings.get(path_id).to_string()),
                     categories: categories.into_iter().collect(),
                     evidence,
                 });
             }
-            let categories =
-                cats.keys().map(|c| self.strings.get(*c).to_string()).filter(|c| c != UNCLASSIFIED).collect();
-            observed.push(FieldObservation { path, declared: info.decl.is_some(), categories });
-        }
-        // What the event wrote to its store, one decision per (store, category).
-        let mut kept: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for f in &observed {
-            for c in &f.categories {
-                kept.entry(c.clone()).or_default().push(f.path.clone());
+            let unclassified = self.strings.intern(UNCLASSIFIED);
+            for c in cats.keys().filter(|c| **c != unclassified) {
+                kept.entry(*c).or_default().push(path_id);
+            }
+            if store != NO_STORE {
+                *self.field_stores.entry((path_id, store_id)).or_insert(0) += 1;
+            }
+            if self.observe_fields {
+                let categories =
+                    cats.keys().filter(|c| **c != unclassified).map(|c| self.strings.get(*c).to_string()).collect();
+                observed.push(FieldObservation {
+                    path: self.strings.get(path_id).to_string(),
+                    declared: info.decl.is_some(),
+                    categories,
+                });
             }
         }
-        for (cat, paths) in kept {
-            let key = (store_id, self.strings.intern(&cat));
-            let rules = match self.keep_cache.get(&key) {
-                Some(r) => Arc::clone(r),
+        // What the event wrote to its store, one decision per (store, category).
+        for (cat_id, paths) in kept {
+            let key = (store_id, cat_id);
+            let cached = if self.use_cache { self.keep_cache.get(&key).cloned() } else { None };
+            let rules = match cached {
+                Some(r) => r,
                 None => {
+                    let cat = self.strings.get(cat_id).to_string();
+                    let store_uid = self.ensure_store(store)?;
                     let r = self.decide(
                         self.program.clone(),
                         "keep",
@@ -804,12 +847,15 @@ impl Evaluator {
                 }
             };
             for &rule in rules.iter() {
+                let cat = self.strings.get(cat_id).to_string();
+                let paths: Vec<&str> = paths.iter().map(|p| self.strings.get(*p)).collect();
+                let evidence = format!("{cat} in {}", paths.join(", "));
                 hits.push(Hit {
                     rule,
                     rule_id: engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default(),
                     subject: Subject::Store(store.to_string()),
-                    categories: vec![cat.clone()],
-                    evidence: vec![format!("{cat} in {}", paths.join(", "))],
+                    categories: vec![cat],
+                    evidence: vec![evidence],
                 });
             }
         }
@@ -948,7 +994,7 @@ impl From<Error> for EvalFailure {
 #[derive(Debug, Default)]
 struct FieldAgg<'v> {
     values: u32,
-    first_value: Option<String>,
+    first_value: Option<&'v Value>,
     values_seen: Vec<&'v Value>,
 }
 

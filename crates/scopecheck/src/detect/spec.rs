@@ -12,6 +12,8 @@ use super::validators::{VALIDATOR_NAMES, Validator};
 
 /// Largest compiled size allowed for one detector regex (bytes).
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
+/// Lazy-DFA cache limit for one detector regex (bytes).
+const REGEX_DFA_LIMIT: usize = 4 << 20;
 
 /// Where a definition problem is: origin file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,7 +413,7 @@ impl Locator<'_> {
 }
 
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).build()
+    RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_DFA_LIMIT).build()
 }
 
 /// Context words become one case-insensitive regex; spaces match any run of
