@@ -111,10 +111,10 @@ fn check_fixture(fx: &str) {
                 problems.push(format!("{rule} {id}: category {c} not among {:?}", f.categories));
             }
         }
-        if let Some(p) = m.get("purpose").and_then(Value::as_str) {
-            if !f.details.get("purposes").is_some_and(|ps| ps.iter().any(|x| x == p)) {
-                problems.push(format!("{rule} {id}: purpose {p} not reported"));
-            }
+        if let Some(p) = m.get("purpose").and_then(Value::as_str)
+            && !f.details.get("purposes").is_some_and(|ps| ps.iter().any(|x| x == p))
+        {
+            problems.push(format!("{rule} {id}: purpose {p} not reported"));
         }
         for l in lines(m, "captures_lines") {
             if kind == "field" && !per_line[&l].iter().any(|h| hit_matches(h, rule, subject.as_ref())) {
@@ -124,10 +124,10 @@ fn check_fixture(fx: &str) {
                 problems.push(format!("{rule} {id}: line {l} has no such hit"));
             }
         }
-        if let Some(n) = m.get("access_lines").and_then(Value::as_array).map(Vec::len) {
-            if f.count != n as u64 {
-                problems.push(format!("{rule} {id}: {} access entries, expected {n}", f.count));
-            }
+        if let Some(n) = m.get("access_lines").and_then(Value::as_array).map(Vec::len)
+            && f.count != n as u64
+        {
+            problems.push(format!("{rule} {id}: {} access entries, expected {n}", f.count));
         }
     }
 

@@ -312,8 +312,8 @@ fn open_engine(a: &EnforceArgs) -> Result<Engine, Error> {
                 scopecheck_host::HostConfig::default(),
             )
             .map_err(|e| host_error(&e, &plugin_name))?;
-            let mut p = scopecheck_host::Plugin::new(Arc::new(module), bytes.into())
-                .map_err(|e| host_error(&e, &name))?;
+            let mut p =
+                scopecheck_host::Plugin::new(Arc::new(module), bytes.into()).map_err(|e| host_error(&e, &name))?;
             let mut opts = serde_json::Map::new();
             if let Some(m) = a.decision.mode {
                 opts.insert("mode".into(), serde_json::to_value(m.mode()).unwrap_or_default());
@@ -353,8 +353,12 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     let mut engine = open_engine(&args)?;
     let mut report_file = match &args.report {
         Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| {
-            Error::new(ErrorKind::Input, Location::file(p.display().to_string()), format!("cannot write the report: {e}"))
-                .with_help("check that the folder exists and is writable")
+            Error::new(
+                ErrorKind::Input,
+                Location::file(p.display().to_string()),
+                format!("cannot write the report: {e}"),
+            )
+            .with_help("check that the folder exists and is writable")
         })?)),
         None => None,
     };
@@ -402,7 +406,7 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
                 // stdout closed (a pipe's reader went away): stop.
                 return Err(Error::new(ErrorKind::Input, Location::file("<stdout>"), format!("cannot write: {e}")));
             }
-            if d.decision != Verdict::Allow || d.would != Verdict::Allow {
+            if args.emit == Emit::Events && (d.decision != Verdict::Allow || d.would != Verdict::Allow) {
                 let mut shown = d.clone();
                 shown.event = None;
                 if let Ok(s) = serde_json::to_string(&ReportLine { input: &name, line: n, decision: &shown }) {
@@ -449,4 +453,137 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         );
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Io, run};
+    use std::path::{Path, PathBuf};
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn cli(args: &[&str], stdin: &str) -> (u8, String, String) {
+        let mut input = stdin.as_bytes();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = {
+            let mut io = Io { stdin: &mut input, stdout: &mut out, stderr: &mut err, terminal: false };
+            run(std::iter::once("scopecheck").chain(args.iter().copied()), &mut io)
+        };
+        (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    }
+
+    #[test]
+    fn bundle_then_enforce_filters_the_mci_events() {
+        let r = root();
+        let dir = std::env::temp_dir().join(format!("scopecheck-enforce-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bundle = dir.join("mci.bundle");
+        let scope = r.join("fixtures/mci/scope.yaml");
+        let stores = r.join("fixtures/mci/stores.yaml");
+        let events = r.join("fixtures/mci/captures.jsonl");
+        let (code, _, err) = cli(
+            &[
+                "bundle",
+                "--scope",
+                scope.to_str().unwrap(),
+                "--stores",
+                stores.to_str().unwrap(),
+                "-o",
+                bundle.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(&events).unwrap();
+        let (code, out, err) = cli(&["enforce", "--bundle", bundle.to_str().unwrap()], &text);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let kept: Vec<&str> = out.lines().collect();
+        let reports: Vec<serde_json::Value> =
+            err.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+        let denied = reports.iter().filter(|r| r["decision"] == "deny").count();
+        let redacted = reports.iter().filter(|r| r["decision"] == "redact").count();
+        assert!(denied > 0 && redacted > 0, "{err}");
+        assert_eq!(kept.len() + denied, lines.len());
+        // Allowed events pass byte for byte; redacted ones lose fields.
+        let unchanged = kept.iter().filter(|k| lines.contains(k)).count();
+        assert_eq!(unchanged + redacted, kept.len());
+        assert!(err.contains(&format!("{} events", lines.len())), "{err}");
+
+        // The same from --scope directly, in monitor mode: everything passes unchanged.
+        let (code, out, err) = cli(
+            &[
+                "enforce",
+                "--scope",
+                scope.to_str().unwrap(),
+                "--stores",
+                stores.to_str().unwrap(),
+                "--mode",
+                "monitor",
+                "-",
+            ],
+            &text,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), lines.len());
+        assert!(err.contains(&format!("would deny {denied}")), "{err}");
+
+        // --act-on critical: fewer events are touched.
+        let (_, out2, _) = cli(&["enforce", "--bundle", bundle.to_str().unwrap(), "--act-on", "critical", "-q"], &text);
+        assert!(out2.lines().count() >= kept.len());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_bad_bundle_is_an_error_and_bad_lines_are_denied() {
+        let dir = std::env::temp_dir().join(format!("scopecheck-enforce-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bundle = dir.join("bad.bundle");
+        std::fs::write(&bundle, "{\"format\":\"scopecheck-bundle\",\"format_version\":2}").unwrap();
+        let (code, _, err) = cli(&["enforce", "--bundle", bundle.to_str().unwrap()], "");
+        assert_eq!(code, 2);
+        assert!(err.contains("format version 2") && err.contains("newer"), "{err}");
+        let scope = root().join("fixtures/clean/scope.yaml");
+        let (code, out, err) =
+            cli(&["enforce", "--scope", scope.to_str().unwrap(), "--emit", "decisions"], "nope\n\n[1]\n");
+        assert_eq!(code, 0, "{err}");
+        let d: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().all(|d| d["decision"] == "deny" && d["error"]["code"] == "invalid_event"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn wasm_engine_filters_like_the_native_one() {
+        if super::plugin_path(None).is_err() {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(!ci, "CI=true but the wasm plugin is not built (.ci/run builds it)");
+            eprintln!("skipping: the wasm plugin is not built");
+            return;
+        }
+        let r = root();
+        let scope = r.join("fixtures/workday/scope.yaml");
+        let stores = r.join("fixtures/workday/stores.yaml");
+        let text = std::fs::read_to_string(r.join("fixtures/workday/captures.jsonl")).unwrap();
+        // Share the host crate tests' cache of the precompiled plugin (target/scopecheck-test-cache).
+        let exe = std::env::current_exe().unwrap();
+        let cache = exe.ancestors().nth(3).unwrap().join("scopecheck-test-cache");
+        let base = [
+            "enforce",
+            "--scope",
+            scope.to_str().unwrap(),
+            "--stores",
+            stores.to_str().unwrap(),
+            "--emit",
+            "decisions",
+        ];
+        let (c1, native, e1) = cli(&base, &text);
+        let mut wasm_args = base.to_vec();
+        wasm_args.extend(["--engine", "wasm", "--cache-dir", cache.to_str().unwrap()]);
+        let (c2, wasm, e2) = cli(&wasm_args, &text);
+        assert_eq!((c1, c2), (0, 0), "{e1}{e2}");
+        assert_eq!(native, wasm);
+    }
 }

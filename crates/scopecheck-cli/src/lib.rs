@@ -3,6 +3,7 @@
 //! Exit codes: 0 nothing at or above `--fail-on`; 1 findings at or above it;
 //! 2 could not run (bad scope, policy, store file, missing file, bad arguments).
 
+mod detectors;
 mod enforce;
 mod input;
 
@@ -85,6 +86,10 @@ enum DetectorsCommand {
         #[arg(long, value_enum, default_value = "human")]
         format: ListFormat,
     },
+    /// Run the value detectors over a corpus file; one JSON line of spans per text.
+    Scan(detectors::ScanArgs),
+    /// Score the detectors on a labelled corpus: precision, recall, F2 per entity type.
+    Eval(detectors::EvalArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -214,6 +219,8 @@ where
         Command::Bundle(b) => enforce::bundle(b, io),
         Command::Enforce(e) => enforce::enforce(e, io),
         Command::Detectors(DetectorsCommand::List { detectors, format }) => detectors_list(&detectors, format, io),
+        Command::Detectors(DetectorsCommand::Scan(a)) => detectors::scan(a, io),
+        Command::Detectors(DetectorsCommand::Eval(a)) => detectors::eval(a, io),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@
 //!     cargo bench -p scopecheck-host --bench decide
 //!
 //! `SCOPECHECK_BENCH_MILLION=0` skips the million.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use criterion::{Criterion, criterion_group};
 use scopecheck::bundle::{Bundle, BundleOptions};
@@ -72,6 +73,19 @@ fn benches(c: &mut Criterion) {
     let mut wasm = Plugin::new(Arc::clone(&module), bundle.clone().into()).unwrap();
     assert_eq!(wasm.decide(EVENT.as_bytes()), native.decide_line(EVENT));
 
+    let (p50, _) =
+        percentiles(|| drop(black_box(serde_json::from_str::<serde_json::Value>(black_box(EVENT)))), 100_000);
+    let load = Instant::now();
+    let b = Bundle::from_bytes(&bundle, "b").unwrap();
+    let parsed = load.elapsed();
+    let engine = b.engine().unwrap();
+    let built = load.elapsed();
+    let _ = Decider::new(Arc::new(engine), b.decide_options()).unwrap();
+    eprintln!(
+        "native load of the bundle: read and digest {parsed:?}, engine (scope, strict Cedar validation, detectors) {:?}, evaluator {:?}; parsing the event alone p50 {p50:?}",
+        built - parsed,
+        load.elapsed() - built
+    );
     let (n50, n99) = percentiles(|| drop(black_box(native.decide_line(black_box(EVENT)))), 100_000);
     let (w50, w99) = percentiles(|| drop(black_box(wasm.decide(black_box(EVENT.as_bytes())))), 100_000);
     eprintln!("one decision, 100000 timed one by one: native p50 {n50:?} p99 {n99:?}; wasm p50 {w50:?} p99 {w99:?}");

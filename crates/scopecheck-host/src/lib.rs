@@ -20,8 +20,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use wasmtime::{
-    Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module,
-    PoolingAllocationConfig, ResourceLimiter, Store, Trap, TypedFunc,
+    Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module, PoolingAllocationConfig,
+    ResourceLimiter, Store, Trap, TypedFunc,
 };
 
 pub use scopecheck::decide;
@@ -195,9 +195,8 @@ fn add_wasi_stubs(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(W, "environ_sizes_get", |mut caller: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
         if write_u32(&mut caller, count, 0) && write_u32(&mut caller, size, 0) { ESUCCESS } else { EBADF }
     })?;
-    linker.func_wrap(W, "environ_get", |_caller: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 {
-        ESUCCESS
-    })?;
+    linker
+        .func_wrap(W, "environ_get", |_caller: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 { ESUCCESS })?;
     linker.func_wrap(
         W,
         "fd_write",
@@ -278,16 +277,18 @@ impl PluginModule {
     }
 
     /// Loads the plugin from a `.wasm` file, through a cache of precompiled modules in
-    /// `cache_dir` (created if needed). The cache entry is named by the sha256 of the `.wasm` and
-    /// wasmtime's version; a stale or unreadable entry is recompiled and replaced. The cache
-    /// folder must be as trusted as the plugin itself.
+    /// `cache_dir` (created if needed). A cache entry is named by the `.wasm` file's identity
+    /// (canonical path, size, modification time), wasmtime's version and the memory cap, so a hit
+    /// costs no read of the `.wasm`; a stale or unreadable entry is recompiled and replaced. The
+    /// cache folder must be as trusted as the plugin itself.
     pub fn cached(wasm_path: &Path, cache_dir: &Path, config: HostConfig) -> Result<PluginModule, HostError> {
-        let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
+        let meta = std::fs::metadata(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
         let engine = engine_for(&config)?;
-        let entry = cache_entry(cache_dir, &wasm);
+        let entry = cache_entry(cache_dir, wasm_path, &meta, &config);
         if let Ok(module) = deserialize_trusted(&engine, &entry) {
             return PluginModule::link(engine, module, config);
         }
+        let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
         let module = Module::new(&engine, &wasm).map_err(module_err)?;
         if let Ok(bytes) = module.serialize() {
             let _ = std::fs::create_dir_all(cache_dir);
@@ -344,7 +345,9 @@ impl PluginModule {
             abi: instance
                 .get_typed_func(&mut store, "scopecheck_abi_version")
                 .map_err(|e| missing("scopecheck_abi_version", e))?,
-            alloc: instance.get_typed_func(&mut store, "scopecheck_alloc").map_err(|e| missing("scopecheck_alloc", e))?,
+            alloc: instance
+                .get_typed_func(&mut store, "scopecheck_alloc")
+                .map_err(|e| missing("scopecheck_alloc", e))?,
             free: instance.get_typed_func(&mut store, "scopecheck_free").map_err(|e| missing("scopecheck_free", e))?,
             load: instance.get_typed_func(&mut store, "scopecheck_load").map_err(|e| missing("scopecheck_load", e))?,
             configure: instance
@@ -360,12 +363,18 @@ impl PluginModule {
     }
 }
 
-fn cache_entry(dir: &Path, wasm: &[u8]) -> PathBuf {
-    let mut key = Vec::with_capacity(wasm.len() + 64);
-    key.extend_from_slice(wasm);
-    key.extend_from_slice(b"\0wasmtime-48\0");
-    key.extend_from_slice(std::env::consts::ARCH.as_bytes());
-    let hex = scopecheck::bundle::sha256_hex(&key);
+fn cache_entry(dir: &Path, wasm_path: &Path, meta: &std::fs::Metadata, config: &HostConfig) -> PathBuf {
+    let path = wasm_path.canonicalize().unwrap_or_else(|_| wasm_path.to_path_buf());
+    let modified =
+        meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let key = format!(
+        "{}\0{}\0{modified}\0wasmtime-48\0{}\0{}",
+        path.display(),
+        meta.len(),
+        std::env::consts::ARCH,
+        config.max_memory_bytes
+    );
+    let hex = scopecheck::bundle::sha256_hex(key.as_bytes());
     dir.join(format!("scopecheck-plugin-{}.cwasm", hex.get(..32).unwrap_or(&hex)))
 }
 
@@ -377,7 +386,7 @@ fn deserialize_trusted(engine: &Engine, path: &Path) -> Result<Module, HostError
     }
     // SAFETY: wasmtime requires the bytes to be a module this version serialized (they are
     // machine code run as is). The file is in the cache folder the embedder trusts, named by the
-    // sha256 of the `.wasm` it came from, and written by `PluginModule::cached` (atomically, by
+    // identity of the `.wasm` it came from, and written by `PluginModule::cached` (atomically, by
     // rename); wasmtime itself refuses files from another version or configuration.
     unsafe { Module::deserialize_file(engine, path) }.map_err(module_err)
 }

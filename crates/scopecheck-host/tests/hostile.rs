@@ -1,5 +1,6 @@
 //! Hostile input: each gives a typed error and a `deny`, never a host crash, and the next event is
 //! decided normally.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
@@ -79,10 +80,8 @@ fn malformed_events_are_denied_with_a_reason() {
 #[test]
 fn a_50_mb_event_is_denied_unread() {
     let mut p = plugin();
-    let big = format!(
-        r#"{{"ts":"2026-05-11T09:09:07-07:00","program":"mci","data":{{"blob":"{}"}}}}"#,
-        "x".repeat(50 << 20)
-    );
+    let big =
+        format!(r#"{{"ts":"2026-05-11T09:09:07-07:00","program":"mci","data":{{"blob":"{}"}}}}"#, "x".repeat(50 << 20));
     let err = p.try_decide(big.as_bytes()).unwrap_err();
     assert!(matches!(err, HostError::TooLarge { .. }), "{err}");
     assert_eq!(p.decide(big.as_bytes()).error.map(|e| e.code), Some(ErrorCode::TooLarge));
@@ -138,7 +137,9 @@ fn stable(d: &scopecheck::decide::Decision) -> serde_json::Value {
     let findings: Vec<_> = d
         .findings
         .iter()
-        .map(|f| (f.rule.clone(), f.subject_kind.clone(), f.subject.clone(), f.severity, f.action, f.categories.clone()))
+        .map(|f| {
+            (f.rule.clone(), f.subject_kind.clone(), f.subject.clone(), f.severity, f.action, f.categories.clone())
+        })
         .collect();
     serde_json::json!({"decision": d.decision, "would": d.would, "findings": findings, "event": d.event, "error": d.error})
 }

@@ -1,6 +1,7 @@
 //! Parity: every event of every fixture gets the same decision, findings and redacted output from
 //! the native engine (as `scopecheck audit` builds it, and from the bundle) and from the wasm plugin
 //! through the host crate; and the decisions agree with what `scopecheck audit` reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
@@ -69,10 +70,8 @@ fn decisions_match_the_audit() {
         }
         let report = auditor.finish().unwrap();
         let mut d = native(&bundle_bytes(fixture));
-        let decisions: Vec<Option<Decision>> = text
-            .lines()
-            .map(|l| if l.trim().is_empty() { None } else { Some(d.decide_line(l)) })
-            .collect();
+        let decisions: Vec<Option<Decision>> =
+            text.lines().map(|l| if l.trim().is_empty() { None } else { Some(d.decide_line(l)) }).collect();
         let audit_keys: BTreeSet<(String, String, String, String)> = report
             .findings
             .iter()
@@ -103,5 +102,23 @@ fn decisions_match_the_audit() {
             }
         }
         eprintln!("{fixture}: {} audit findings, {checked} example lines checked", report.findings.len());
+    }
+}
+
+/// A decision must not depend on the events decided before it (pools, restarts and hosts each
+/// have their own history). Fails today on evidence only: `Evaluator::evaluate` walks a field's
+/// categories in the order their names were first interned, so which evidence samples are kept,
+/// and in what order, depends on history. Fix: walk `cats` sorted by category name in eval.rs.
+#[test]
+#[ignore = "evidence order depends on the evaluator's history (eval.rs walks categories by intern id)"]
+fn a_decision_does_not_depend_on_history() {
+    for fixture in FIXTURES {
+        let bundle = bundle_bytes(fixture);
+        let mut sequential = native(&bundle);
+        for (i, line) in events(fixture).iter().enumerate() {
+            let in_sequence = sequential.decide_line(line);
+            let alone = native(&bundle).decide_line(line);
+            assert_eq!(in_sequence, alone, "{fixture} event {i}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Property: on generated events, the wasm plugin (through the host crate) decides exactly as the
 //! native engine does: same decision, findings and redacted event.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
@@ -10,9 +11,40 @@ use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 
 const KEYS: &[&str] = &[
-    "ui", "action", "element_id", "label", "input", "keystrokes", "interval_ms", "dwell_ms", "key", "pointer", "x",
-    "y", "screen", "ocr_text", "chat", "messages", "text", "email", "ssn", "phone", "name", "notes", "session",
-    "replay", "url", "title", "health", "diagnosis", "password", "token", "card", "salary", "tax_id", "address",
+    "ui",
+    "action",
+    "element_id",
+    "label",
+    "input",
+    "keystrokes",
+    "interval_ms",
+    "dwell_ms",
+    "key",
+    "pointer",
+    "x",
+    "y",
+    "screen",
+    "ocr_text",
+    "chat",
+    "messages",
+    "text",
+    "email",
+    "ssn",
+    "phone",
+    "name",
+    "notes",
+    "session",
+    "replay",
+    "url",
+    "title",
+    "health",
+    "diagnosis",
+    "password",
+    "token",
+    "card",
+    "salary",
+    "tax_id",
+    "address",
 ];
 
 const STRINGS: &[&str] = &[
@@ -54,7 +86,15 @@ fn data() -> impl Strategy<Value = Value> {
 
 fn event() -> impl Strategy<Value = String> {
     (
-        prop::sample::select(&["2026-05-11T09:09:07-07:00", "2026-05-12T23:30:00-07:00", "2026-05-16T12:00:00Z", "2026-05-13T03:15:00+02:00", "not a time"][..]),
+        prop::sample::select(
+            &[
+                "2026-05-11T09:09:07-07:00",
+                "2026-05-12T23:30:00-07:00",
+                "2026-05-16T12:00:00Z",
+                "2026-05-13T03:15:00+02:00",
+                "not a time",
+            ][..],
+        ),
         prop::option::of(prop::sample::select(&["mci", "other"][..])),
         prop::option::of(prop::sample::select(&["employee", "contractor", "customer"][..])),
         prop::option::of(prop::sample::select(&["desktop-agent", "browser-ext", "mobile"][..])),

@@ -16,8 +16,8 @@
 //! The decision is `deny` if any acted-on finding is about the event, else `redact` if any is about
 //! a field, else `allow`. Findings below [`DecideOptions::act_on`] (default: `info`, so every finding
 //! counts) are reported with the action `report` and change nothing. In [`Mode::Monitor`] the
-//! decision is always `allow` (the event passes unchanged) and `would` says what `enforce` would
-//! have done.
+//! decision on every event that could be decided is `allow` (it passes unchanged) and `would` says
+//! what `enforce` would have done.
 
 use crate::bundle::Bundle;
 use crate::error::Result;
@@ -251,14 +251,18 @@ impl Decider {
             Ok(v) => v,
             Err(e) => return Decision::failure(mode, ErrorCode::InvalidEvent, format!("not valid JSON: {e}")),
         };
-        self.decide_value(value)
+        // The envelope drops keys it does not know: a redaction starts again from the text.
+        self.decide_parsed(value, || serde_json::from_str(line).ok())
     }
 
     /// Decides on one event, already parsed.
     pub fn decide_value(&mut self, value: Value) -> Decision {
-        let mode = self.options.mode;
-        // The envelope drops keys it does not know; keep the original for redaction.
         let original = value.clone();
+        self.decide_parsed(value, move || Some(original))
+    }
+
+    fn decide_parsed(&mut self, value: Value, original: impl FnOnce() -> Option<Value>) -> Decision {
+        let mode = self.options.mode;
         let cap: Capture = match capture_from_value(value) {
             Ok(c) => c,
             Err(r) => return Decision::failure(mode, ErrorCode::InvalidEvent, r.reason),
@@ -308,7 +312,13 @@ impl Decider {
         let (decision, event, removed) = match (mode, would) {
             (Mode::Monitor, _) => (Verdict::Allow, None, Vec::new()),
             (Mode::Enforce, Verdict::Redact) => {
-                let mut event = original;
+                let Some(mut event) = original() else {
+                    return Decision::failure(
+                        mode,
+                        ErrorCode::Internal,
+                        "the event could not be read again to redact it",
+                    );
+                };
                 if let Some(data) = event.get_mut("data") {
                     prune(data, &mut String::new(), &remove, 0);
                 }

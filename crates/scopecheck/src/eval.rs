@@ -17,9 +17,10 @@ use crate::window::LocalTime;
 use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
 };
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap as StdMap, HashSet as StdSet};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -297,9 +298,9 @@ impl Evaluator {
         };
         let mut ents = Vec::new();
         for cat in engine.taxonomy.iter() {
-            let parents: HashSet<EntityUid> =
+            let parents: StdSet<EntityUid> =
                 Taxonomy::parent(&cat.id).map(|p| uid(&types.category, p)).into_iter().collect();
-            let attrs = HashMap::from([
+            let attrs = StdMap::from([
                 ("label".to_string(), rx_str(&cat.label)),
                 ("sensitivity".to_string(), rx_long(i64::from(cat.sensitivity))),
             ]);
@@ -311,8 +312,8 @@ impl Evaluator {
         ents.push(
             Entity::new(
                 uid(&types.category, UNCLASSIFIED),
-                HashMap::from([("label".to_string(), rx_str("Unclassified")), ("sensitivity".to_string(), rx_long(0))]),
-                HashSet::new(),
+                StdMap::from([("label".to_string(), rx_str("Unclassified")), ("sensitivity".to_string(), rx_long(0))]),
+                StdSet::new(),
             )
             .map_err(|e| cedar_err("category entity", e))?,
         );
@@ -324,11 +325,11 @@ impl Evaluator {
         ents.push(
             Entity::new(
                 program.clone(),
-                HashMap::from([
+                StdMap::from([
                     ("version".to_string(), rx_str(scope.raw.version.as_deref().unwrap_or(""))),
                     ("never_categories".to_string(), never),
                 ]),
-                HashSet::new(),
+                StdSet::new(),
             )
             .map_err(|e| cedar_err("program entity", e))?,
         );
@@ -341,19 +342,19 @@ impl Evaluator {
             entities,
             program,
             strings: Interner::default(),
-            paths: HashMap::new(),
-            field_entities: HashSet::new(),
-            store_entities: HashSet::new(),
-            role_entities: HashSet::new(),
-            capture_cache: HashMap::new(),
-            collect_cache: HashMap::new(),
-            access_cache: HashMap::new(),
-            keep_cache: HashMap::new(),
+            paths: HashMap::default(),
+            field_entities: HashSet::default(),
+            store_entities: HashSet::default(),
+            role_entities: HashSet::default(),
+            capture_cache: HashMap::default(),
+            collect_cache: HashMap::default(),
+            access_cache: HashMap::default(),
+            keep_cache: HashMap::default(),
             policy_errors: BTreeMap::new(),
             cedar_calls: 0,
             use_cache: true,
             observe_fields: false,
-            field_stores: HashMap::new(),
+            field_stores: HashMap::default(),
         };
         let stores: BTreeSet<String> = ev
             .engine
@@ -433,7 +434,7 @@ impl Evaluator {
         let declared = decl.is_some() || id == NO_STORE;
         let level = obs.as_ref().and_then(|o| o.encryption);
         let required = decl.as_ref().and_then(|d| d.encryption).map(|e| e.minimum()).unwrap_or(EncryptionLevel::None);
-        let mut attrs = HashMap::from([
+        let mut attrs = StdMap::from([
             ("declared".to_string(), RestrictedExpression::new_bool(declared)),
             ("observed".to_string(), RestrictedExpression::new_bool(obs.is_some())),
             ("encryption_known".to_string(), RestrictedExpression::new_bool(level.is_some())),
@@ -460,7 +461,7 @@ impl Evaluator {
         if let Some(r) = decl.as_ref().and_then(|o| o.region.as_deref()) {
             attrs.insert("declared_region".into(), rx_str(r));
         }
-        let e = Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| cedar_err("store entity", e))?;
+        let e = Entity::new(u.clone(), attrs, StdSet::new()).map_err(|e| cedar_err("store entity", e))?;
         self.add_entity(e)?;
         self.store_entities.insert(id.to_string());
         Ok(u)
@@ -473,11 +474,11 @@ impl Evaluator {
         }
         let decl = self.engine.scope.role(role);
         let purposes = decl.map(|d| d.purposes.clone()).unwrap_or_default();
-        let attrs = HashMap::from([
+        let attrs = StdMap::from([
             ("declared".to_string(), RestrictedExpression::new_bool(decl.is_some())),
             ("purposes".to_string(), self.purposes_set(&purposes)),
         ]);
-        let e = Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| cedar_err("role entity", e))?;
+        let e = Entity::new(u.clone(), attrs, StdSet::new()).map_err(|e| cedar_err("role entity", e))?;
         self.add_entity(e)?;
         self.role_entities.insert(role.to_string());
         Ok(u)
@@ -524,7 +525,7 @@ impl Evaluator {
         let engine = Arc::clone(&self.engine);
         let collect = info.decl.and_then(|i| engine.scope.raw.collect.get(i));
         let purposes = collect.map(|c| c.purposes.clone()).unwrap_or_default();
-        let mut attrs = HashMap::from([
+        let mut attrs = StdMap::from([
             ("path".to_string(), rx_str(&path)),
             ("declared".to_string(), RestrictedExpression::new_bool(collect.is_some())),
             ("never".to_string(), RestrictedExpression::new_bool(engine.scope.never_field(&path))),
@@ -542,7 +543,7 @@ impl Evaluator {
                 attrs.insert("retention_days".into(), rx_long(i64::from(d)));
             }
         }
-        let e = Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| cedar_err("field entity", e))?;
+        let e = Entity::new(u.clone(), attrs, StdSet::new()).map_err(|e| cedar_err("field entity", e))?;
         self.add_entity(e)?;
         self.field_entities.insert(path_id);
         Ok(u)
@@ -667,19 +668,9 @@ impl Evaluator {
         }
 
         // Each field.
-        let mut fields: BTreeMap<u32, FieldAgg> = BTreeMap::new();
-        let mut order: Vec<u32> = Vec::new();
+        let mut leaves: Vec<(u32, &Value)> = Vec::with_capacity(32);
         let complete = walk_leaves(&env.data, |leaf| {
-            let path_id = self.strings.intern(leaf.path);
-            let agg = fields.entry(path_id).or_insert_with(|| {
-                order.push(path_id);
-                FieldAgg::default()
-            });
-            agg.values += 1;
-            if agg.first_value.is_none() {
-                agg.first_value = Some(leaf.value);
-            }
-            agg.values_seen.push(leaf.value);
+            leaves.push((self.strings.intern(leaf.path), leaf.value));
         });
         if !complete {
             return Err(EvalFailure::Rejected(Rejection {
@@ -688,15 +679,17 @@ impl Evaluator {
         }
         let mut observed: Vec<FieldObservation> = Vec::new();
         let mut kept: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for path_id in order {
-            let Some(mut agg) = fields.remove(&path_id) else { continue };
+        // Group the leaves by path (stable: values keep their order).
+        leaves.sort_by_key(|(p, _)| *p);
+        for group in leaves.chunk_by(|a, b| a.0 == b.0) {
+            let Some(&(path_id, first_value)) = group.first() else { continue };
             let info = self.path_info(path_id);
             let mut cats: BTreeMap<u32, CatAgg> = BTreeMap::new();
             for (c, conf) in &info.name_categories {
                 cats.entry(*c).or_insert(CatAgg { from_value: false, confidence: *conf, evidence: None });
             }
             let mut plaintext: Option<String> = None;
-            for value in agg.values_seen.drain(..) {
+            for &(_, value) in group {
                 let Some(text) = scannable(value) else {
                     if info.encryption_required && plaintext.is_none() {
                         plaintext = Some("<plaintext: a number or boolean, not ciphertext>".into());
@@ -786,9 +779,7 @@ impl Evaluator {
                     let ev = if is_unencrypted {
                         plaintext.clone()
                     } else {
-                        cat.evidence
-                            .clone()
-                            .or_else(|| agg.first_value.map(|v| describe_value(v, engine.options.show_evidence)))
+                        cat.evidence.clone().or_else(|| Some(describe_value(first_value, engine.options.show_evidence)))
                     };
                     if let Some(ev) = ev
                         && !entry.1.contains(&ev)
@@ -989,13 +980,6 @@ impl From<Error> for EvalFailure {
     fn from(e: Error) -> Self {
         EvalFailure::Error(e)
     }
-}
-
-#[derive(Debug, Default)]
-struct FieldAgg<'v> {
-    values: u32,
-    first_value: Option<&'v Value>,
-    values_seen: Vec<&'v Value>,
 }
 
 /// The text detectors see for a value: strings, and integers long enough to be

@@ -116,10 +116,10 @@ fn from_cedar(kind: ErrorKind, file: &str, text: &str, diag: &dyn Diagnostic, fa
 }
 
 fn strip_policy_id(msg: &str) -> String {
-    if let Some(rest) = msg.strip_prefix("for policy `") {
-        if let Some((_, after)) = rest.split_once("`, ") {
-            return after.to_string();
-        }
+    if let Some(rest) = msg.strip_prefix("for policy `")
+        && let Some((_, after)) = rest.split_once("`, ")
+    {
+        return after.to_string();
     }
     msg.to_string()
 }

@@ -141,7 +141,13 @@ impl Plugin {
             o.max_event_bytes = n;
         }
         decider.set_options(o);
-        Reply { ok: true, abi: ABI_VERSION, bundle: self.loaded.clone(), options: Some(OptionsReply::of(o)), error: None }
+        Reply {
+            ok: true,
+            abi: ABI_VERSION,
+            bundle: self.loaded.clone(),
+            options: Some(OptionsReply::of(o)),
+            error: None,
+        }
     }
 
     /// Decides on one event (its JSON text).

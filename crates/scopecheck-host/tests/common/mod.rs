@@ -1,5 +1,5 @@
 //! Shared by the host crate's tests: the plugin, bundles of the fixtures, the native engine.
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, dead_code)]
 
 use scopecheck::bundle::{Bundle, BundleOptions};
 use scopecheck::decide::{DecideOptions, Decider};

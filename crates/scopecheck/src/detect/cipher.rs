@@ -87,7 +87,41 @@ fn jwe(value: &str) -> bool {
         .is_some_and(|h| h.get("enc").is_some() && h.get("alg").is_some())
 }
 
-/// Decide whether a field value is ciphertext. Works on the value alone.
+/// One-way password hashes: not readable, so treated as protected.
+const PASSWORD_HASHES: &[(&str, &str)] = &[
+    ("$2a$", "bcrypt"),
+    ("$2b$", "bcrypt"),
+    ("$2y$", "bcrypt"),
+    ("$argon2", "argon2"),
+    ("$scrypt$", "scrypt"),
+    ("$7$", "scrypt"),
+    ("$6$", "sha-crypt"),
+    ("$5$", "sha-crypt"),
+    ("pbkdf2_sha256$", "pbkdf2"),
+    ("pbkdf2:sha256:", "pbkdf2"),
+];
+
+/// JSON keys that mark an encryption envelope (`{"ciphertext": ..., "iv": ...}`).
+const ENVELOPE_KEYS: &[&str] =
+    &["ciphertext", "cipher_text", "cipherText", "ct", "encrypted", "encrypted_data", "encryptedData", "enc"];
+
+fn is_uuid(v: &str) -> bool {
+    let groups: Vec<&str> = v.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn is_numeric(v: &str) -> bool {
+    v.parse::<f64>().is_ok()
+        || (v.bytes().filter(u8::is_ascii_digit).count() * 2 >= v.len()
+            && v.bytes().all(|b| b.is_ascii_digit() || b"-./ ()+:,".contains(&b)))
+}
+
+/// Decide whether a field value is ciphertext. Works on the value alone:
+/// armour and envelope markers (PGP, age, JWE, Vault, Fernet, KMS, JSON
+/// envelopes), one-way password hashes, then the shape of the data (hex or
+/// base64 decoding to random-looking bytes) against readable shapes
+/// (prose, JSON/XML, numbers, identifiers, base64 of text).
 pub fn assess_ciphertext(value: &str) -> CipherAssessment {
     let v = value.trim();
     if v.is_empty() {
@@ -109,11 +143,20 @@ pub fn assess_ciphertext(value: &str) -> CipherAssessment {
     if v.starts_with("vault:v") && v.matches(':').count() >= 2 {
         return CipherAssessment::Ciphertext { kind: "vault" };
     }
+    if let Some((_, kind)) = PASSWORD_HASHES.iter().find(|(p, _)| v.starts_with(p)) {
+        return CipherAssessment::Ciphertext { kind };
+    }
     if jwe(v) {
         return CipherAssessment::Ciphertext { kind: "jwe" };
     }
     if v.split('.').count() == 3 && super::validators::jwt(v) {
         return CipherAssessment::Plaintext { reason: "readable token" };
+    }
+    if is_numeric(v) {
+        return CipherAssessment::Plaintext { reason: "numeric" };
+    }
+    if is_uuid(v) {
+        return CipherAssessment::Plaintext { reason: "identifier" };
     }
     let bytes = v.as_bytes();
     let distinct = {
@@ -129,7 +172,12 @@ pub fn assess_ciphertext(value: &str) -> CipherAssessment {
         return CipherAssessment::Plaintext { reason: "low entropy" };
     }
     let first = v.chars().next().unwrap_or(' ');
-    if (first == '{' || first == '[') && serde_json::from_str::<serde_json::Value>(v).is_ok() {
+    if (first == '{' || first == '[')
+        && let Ok(json) = serde_json::from_str::<serde_json::Value>(v)
+    {
+        if json.as_object().is_some_and(|o| ENVELOPE_KEYS.iter().any(|k| o.contains_key(*k))) {
+            return CipherAssessment::Ciphertext { kind: "envelope" };
+        }
         return CipherAssessment::Plaintext { reason: "structured data" };
     }
     if first == '<' && v.ends_with('>') {
@@ -146,12 +194,6 @@ pub fn assess_ciphertext(value: &str) -> CipherAssessment {
         }
         return CipherAssessment::Inconclusive;
     }
-    if v.parse::<f64>().is_ok()
-        || (v.bytes().filter(u8::is_ascii_digit).count() * 2 >= bytes.len()
-            && v.bytes().all(|b| b.is_ascii_digit() || b"-./ ()+:,".contains(&b)))
-    {
-        return CipherAssessment::Plaintext { reason: "numeric" };
-    }
     // Hex: even length, at least 32 digits (128 bits), mixed digits/letters.
     if bytes.len() >= 32 && bytes.len().is_multiple_of(2) && bytes.iter().all(u8::is_ascii_hexdigit) {
         let has_alpha = bytes.iter().any(u8::is_ascii_alphabetic);
@@ -160,10 +202,12 @@ pub fn assess_ciphertext(value: &str) -> CipherAssessment {
             return CipherAssessment::Ciphertext { kind: "hex" };
         }
     }
-    if bytes.len() >= 20
+    let b64_shaped = bytes.len() >= 16
         && bytes.iter().all(|&b| is_b64_char(b))
-        && let Some(decoded) = base64_decode(v)
-    {
+        && bytes.iter().any(u8::is_ascii_digit)
+        && bytes.iter().any(u8::is_ascii_uppercase)
+        && bytes.iter().any(u8::is_ascii_lowercase);
+    if b64_shaped && let Some(decoded) = base64_decode(v) {
         if v.starts_with("gAAAAA") && decoded.first() == Some(&0x80) {
             return CipherAssessment::Ciphertext { kind: "fernet" };
         }
@@ -176,6 +220,7 @@ pub fn assess_ciphertext(value: &str) -> CipherAssessment {
         if looks_random(&decoded) {
             return CipherAssessment::Ciphertext { kind: "base64" };
         }
+        return CipherAssessment::Inconclusive;
     }
     if v.chars().all(|c| c.is_alphabetic()) && bytes.len() >= 3 {
         return CipherAssessment::Plaintext { reason: "natural language" };
@@ -244,6 +289,16 @@ mod tests {
     }
 
     #[test]
+    fn hashes_and_envelopes() {
+        assert_eq!(
+            assess_ciphertext("$2b$12$KIXQJ4eW2gF8n5yJY6b8uO1p2WfJ3kzK3mG8bq5Y5u9sVv0xPZ5G2"),
+            CipherAssessment::Ciphertext { kind: "bcrypt" }
+        );
+        let env = format!(r#"{{"ciphertext":"{}","iv":"abc"}}"#, b64(&pseudo_random(32, 3)));
+        assert_eq!(assess_ciphertext(&env), CipherAssessment::Ciphertext { kind: "envelope" });
+    }
+
+    #[test]
     fn plaintexts() {
         assert!(matches!(
             assess_ciphertext("The quick brown fox jumps over the lazy dog."),
@@ -261,6 +316,15 @@ mod tests {
         let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
         assert!(matches!(assess_ciphertext(jwt), CipherAssessment::Plaintext { .. }));
         assert_eq!(assess_ciphertext("ab"), CipherAssessment::Inconclusive);
+        assert_eq!(
+            assess_ciphertext("550e8400-e29b-41d4-a716-446655440000"),
+            CipherAssessment::Plaintext { reason: "identifier" }
+        );
+        assert_eq!(assess_ciphertext("4111111111111111"), CipherAssessment::Plaintext { reason: "numeric" });
+        assert_eq!(
+            assess_ciphertext("SGVsbG8gV29ybGQ="),
+            CipherAssessment::Plaintext { reason: "base64-encoded text" }
+        );
         assert_eq!(assess_ciphertext("123-45-6789"), CipherAssessment::Plaintext { reason: "numeric" });
     }
 }

@@ -20,6 +20,7 @@
 mod cipher;
 mod names;
 mod redact;
+pub mod score;
 mod spec;
 mod taxonomy;
 pub mod validators;
@@ -100,11 +101,14 @@ pub struct Detectors {
     set_index: Vec<usize>,
     /// Value detectors without a pattern (whole-value validators).
     whole: Vec<usize>,
+    /// Value detectors whose pattern has non-ASCII literals: they bypass the
+    /// prefilter (see [`ascii_shadow`]).
+    always: Vec<usize>,
     names: Vec<NameRule>,
     name_set: RegexSet,
     suffixes: Vec<String>,
     prefixes: Vec<String>,
-    /// Raw YAML documents loaded so far, kept for reference checks.
+    /// Ids of everything loaded so far (duplicate and `supersedes` checks).
     ids: Vec<String>,
 }
 
@@ -117,8 +121,19 @@ struct Found {
 }
 
 impl Detectors {
-    /// The built-in detectors from `policies/detectors.yaml`.
+    /// The built-in detectors from `policies/detectors.yaml`. Compiled once
+    /// per process; later calls return a cheap clone.
     pub fn builtin() -> Result<Detectors, DetectorError> {
+        static BUILTIN: std::sync::OnceLock<Option<Detectors>> = std::sync::OnceLock::new();
+        if let Some(d) = BUILTIN.get_or_init(|| Detectors::compile_builtin().ok()) {
+            return Ok(d.clone());
+        }
+        // Only reachable if the embedded YAML is broken: compile again to
+        // return the error.
+        Detectors::compile_builtin()
+    }
+
+    fn compile_builtin() -> Result<Detectors, DetectorError> {
         let mut d = Detectors::empty()?;
         d.add_yaml(BUILTIN_YAML, "builtin")?;
         Ok(d)
@@ -133,6 +148,7 @@ impl Detectors {
             set: set.clone(),
             set_index: Vec::new(),
             whole: Vec::new(),
+            always: Vec::new(),
             names: Vec::new(),
             name_set: set,
             suffixes: Vec::new(),
@@ -173,8 +189,10 @@ impl Detectors {
         let mut patterns = Vec::new();
         self.set_index.clear();
         self.whole.clear();
+        self.always.clear();
         for (i, d) in self.values.iter().enumerate() {
             match &d.pattern {
+                Some(p) if !p.is_ascii() => self.always.push(i),
                 Some(p) => {
                     patterns.push(p.as_str());
                     self.set_index.push(i);
@@ -213,10 +231,18 @@ impl Detectors {
             return Vec::new();
         }
         let mut found = Vec::new();
-        for set_idx in self.set.matches(text).iter() {
+        // The prefilter's lazy DFA gives up on non-ASCII input when patterns
+        // use Unicode word boundaries; run it on an ASCII shadow of the text
+        // instead (it only has to say *which* patterns may match). The
+        // detectors' own regexes still run on the real text.
+        let matches = if text.is_ascii() { self.set.matches(text) } else { self.set.matches(&ascii_shadow(text)) };
+        for set_idx in matches.iter() {
             if let Some(&i) = self.set_index.get(set_idx) {
                 self.run(i, text, &mut found);
             }
+        }
+        for &i in &self.always {
+            self.run(i, text, &mut found);
         }
         for &i in &self.whole {
             self.run_whole(i, text, &mut found);
@@ -476,6 +502,30 @@ impl Detectors {
     }
 }
 
+/// One ASCII byte per character, keeping what the prefilter patterns can
+/// see: letters keep their case class (`A`/`a`), other word characters
+/// become `0`, whitespace a space, everything else `~`. Any pattern with
+/// only ASCII literals that matches `text` also matches the shadow.
+fn ascii_shadow(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c
+            } else if c.is_uppercase() {
+                'A'
+            } else if c.is_alphabetic() {
+                'a'
+            } else if c.is_alphanumeric() {
+                '0'
+            } else if c.is_whitespace() {
+                ' '
+            } else {
+                '~'
+            }
+        })
+        .collect()
+}
+
 /// Up to `n` characters before byte offset `at`.
 fn window_before(text: &str, at: usize, n: usize) -> &str {
     let head = text.get(..at).unwrap_or_default();
@@ -528,6 +578,7 @@ fn score(det: &ValueDetector, adj: f32, around: &[&str]) -> Option<f32> {
     if has(&det.negative) {
         c -= det.negative_penalty;
     }
-    let c = c.clamp(0.0, det.max_confidence.max(det.confidence));
+    // Two decimals: scores are heuristics, and 0.90000004 reads badly in reports.
+    let c = (c.clamp(0.0, det.max_confidence.max(det.confidence)) * 100.0).round() / 100.0;
     (c >= det.min_confidence).then_some(c)
 }

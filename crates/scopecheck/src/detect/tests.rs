@@ -1,3 +1,4 @@
+use super::ascii_shadow;
 use super::*;
 use std::sync::OnceLock;
 
@@ -521,5 +522,34 @@ fn builtin_yaml_matches_presidio_style_samples() {
     ] {
         let e = entities(text);
         assert!(e.contains(&(entity.to_string(), value.to_string())), "{text}: {e:?}");
+    }
+}
+
+#[test]
+fn non_ascii_text() {
+    // The prefilter runs on an ASCII shadow of non-ASCII text; detections
+    // and offsets still refer to the real text.
+    let text = "Éva: bonjour, ça va ?\nMégane: très bien, merci\nÉva: on se voit à 12h ?";
+    let ds = det().scan(text);
+    let d = find(&ds, "CHAT").unwrap();
+    assert_eq!((d.start, d.end), (0, text.len()));
+    let text = "Téléphone : +33 6 12 34 56 78, courriel é.dupont@exemple.fr — merci";
+    let e = entities(text);
+    assert!(e.contains(&("PHONE_NUMBER".to_string(), "+33 6 12 34 56 78".to_string())), "{e:?}");
+    let text = "Номер карты 4111 1111 1111 1111, ИНН нет";
+    let e = entities(text);
+    assert!(e.contains(&("CREDIT_CARD".to_string(), "4111 1111 1111 1111".to_string())), "{e:?}");
+    assert_eq!(ascii_shadow("Éa1 ٣—x"), "Aa1 0~x");
+}
+
+#[test]
+fn headers_and_config_are_not_chat() {
+    for text in [
+        "Content-Type: text/html\nAccept: */*\nUser-Agent: curl/8.0\nCookie: a=b",
+        "From: Jane <jane@example.com>\nTo: Bob <bob@example.com>\nSubject: Lunch\nDate: Mon, 1 May 2024",
+        "ERROR: disk full\nWARN: retrying\nINFO: done",
+    ] {
+        let ds = det().scan(text);
+        assert!(find(&ds, "CHAT").is_none(), "{text}: {ds:?}");
     }
 }

@@ -1,0 +1,80 @@
+//! Detector throughput in MB/s (`cargo bench -p scopecheck --bench detect`).
+//!
+//! Three inputs: the 750 texts of the bundled Presidio dev corpus (short
+//! sentences and contact cards), long OCR-like text (a tax page and a
+//! medical page repeated to ~60 KiB, under the 64 KiB scan cap) and short
+//! telemetry values (keystroke intervals, pointer coordinates, UI ids).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use scopecheck::detect::Detectors;
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+fn measure(name: &str, d: &Detectors, texts: &[String]) {
+    let bytes: usize = texts.iter().map(String::len).sum();
+    // Warm up (lazy DFA caches), then run for at least ~1 s.
+    for t in texts {
+        black_box(d.scan(t));
+    }
+    let start = Instant::now();
+    let mut rounds = 0u32;
+    let mut hits = 0usize;
+    while rounds < 3 || start.elapsed().as_secs_f64() < 1.0 {
+        for t in texts {
+            hits += black_box(d.scan(t)).len();
+        }
+        rounds += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let mb = (bytes as f64 * f64::from(rounds)) / 1e6;
+    println!(
+        "{name:<28} {:>9.1} MB/s  {:>9.2} µs/text  ({} texts, {} bytes, {} detections/round)",
+        mb / secs,
+        secs * 1e6 / (f64::from(rounds) * texts.len() as f64),
+        texts.len(),
+        bytes,
+        hits / rounds as usize
+    );
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let d = Detectors::builtin().unwrap();
+
+    let corpus: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/corpus/presidio/synth_dataset_v2.dev.json")).unwrap(),
+    )
+    .unwrap();
+    let presidio: Vec<String> = corpus.iter().map(|r| r["full_text"].as_str().unwrap().to_string()).collect();
+
+    let page = "Form W-2 Wage and Tax Statement 2025\na Employee's social security number 123-45-6789\n\
+        b Employer identification number 12-3456789\nc Employer's name, address, and ZIP code ACME Corp, \
+        100 Main Street, Springfield IL 62701\n1 Wages, tips, other compensation 84,512.00 2 Federal income tax \
+        withheld 11,204.33\nPATIENT VISIT SUMMARY Patient: Dana Garcia Date of birth: 04/23/1985\nDiagnosis: \
+        type 2 diabetes (ICD-10 E11.9). Symptoms reported: fatigue, headaches. Lab results pending.\n\
+        Prescription: metformin 500 mg twice daily, 30 tablets, 2 refills. Contact dana.garcia@example.com \
+        or (415) 555-0132. Notes: the quick brown fox jumps over the lazy dog near the river bank.\n";
+    let mut long = String::new();
+    while long.len() + page.len() < 60 * 1024 {
+        long.push_str(page);
+    }
+    let ocr = vec![long; 8];
+
+    let mut telemetry = Vec::new();
+    for i in 0..2000u32 {
+        telemetry.push(match i % 6 {
+            0 => (20 + i * 7 % 880).to_string(),
+            1 => format!("{},{}", i * 13 % 3840, i * 7 % 2160),
+            2 => "btn-refresh".to_string(),
+            3 => format!("{}", 1_715_440_147_123u64 + u64::from(i)),
+            4 => "keydown".to_string(),
+            _ => format!("0.{:06}", i * 7919 % 1_000_000),
+        });
+    }
+
+    println!("scopecheck detectors: {} value detectors", d.list().iter().filter(|i| i.kind == "value").count());
+    measure("presidio dev texts", &d, &presidio);
+    measure("long OCR-like text (60 KiB)", &d, &ocr);
+    measure("telemetry values", &d, &telemetry);
+}
