@@ -2,42 +2,10 @@
 //! Runs `scopecheck_cli::run` in-process with paths relative to the repo root.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::{Out, p, root, run, run_with_stdin, stable, tmp};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-
-struct Out {
-    code: u8,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `fixtures/...` and `tests/...` paths are given relative to the repo root.
-fn p(rel: &str) -> String {
-    root().join(rel).display().to_string()
-}
-
-fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Out {
-    let mut input = stdin;
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let mut full = vec!["scopecheck".to_string()];
-    full.extend(args.iter().map(|a| a.to_string()));
-    let code = scopecheck_cli::run(
-        full,
-        &mut scopecheck_cli::Io { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, terminal: false },
-    );
-    let root = root().display().to_string();
-    let clean = |b: Vec<u8>| String::from_utf8(b).unwrap().replace(&format!("{root}/"), "");
-    Out { code, stdout: clean(stdout), stderr: clean(stderr) }
-}
-
-fn run(args: &[&str]) -> Out {
-    run_with_stdin(args, b"")
-}
 
 fn audit_fixture(fx: &str, extra: &[&str]) -> Out {
     let scope = p(&format!("fixtures/{fx}/scope.yaml"));
@@ -48,23 +16,6 @@ fn audit_fixture(fx: &str, extra: &[&str]) -> Out {
     args.extend_from_slice(extra);
     args.push(&captures);
     run(&args)
-}
-
-fn tmp(name: &str, contents: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("scopecheck-cli-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
-}
-
-fn tmp_dir_prefix() -> String {
-    std::env::temp_dir().join(format!("scopecheck-cli-tests-{}", std::process::id())).display().to_string()
-}
-
-/// Replaces the temporary folder in messages so snapshots are stable.
-fn stable(s: &str) -> String {
-    s.replace(&format!("{}/", tmp_dir_prefix()), "[tmp]/")
 }
 
 #[test]
@@ -291,7 +242,7 @@ fn stdin_and_gzip_are_read() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&captures).unwrap();
     let gz = gz.finish().unwrap();
-    let dir = std::env::temp_dir().join(format!("scopecheck-cli-tests-{}", std::process::id()));
+    let dir = common::tmp_dir();
     std::fs::create_dir_all(&dir).unwrap();
     let gz_path = dir.join("captures.jsonl.gz");
     std::fs::write(&gz_path, &gz).unwrap();

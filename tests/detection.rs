@@ -3,43 +3,9 @@
 //! the field-name table and custom detectors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn p(rel: &str) -> String {
-    root().join(rel).display().to_string()
-}
-
-struct Out {
-    code: u8,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Out {
-    let mut input: &[u8] = b"";
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let mut full = vec!["scopecheck".to_string()];
-    full.extend(args.iter().map(|a| a.to_string()));
-    let code = scopecheck_cli::run(
-        full,
-        &mut scopecheck_cli::Io { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, terminal: false },
-    );
-    let root = root().display().to_string();
-    let clean = |b: Vec<u8>| String::from_utf8(b).unwrap().replace(&format!("{root}/"), "");
-    Out { code, stdout: clean(stdout), stderr: clean(stderr) }
-}
-
-fn tmp(name: &str, contents: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("scopecheck-detection-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
-}
+use common::{p, root, run, tmp};
 
 fn eval_json(extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["detectors", "eval", "--format", "json"];
