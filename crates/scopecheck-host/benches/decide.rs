@@ -75,6 +75,33 @@ fn benches(c: &mut Criterion) {
 
     let (p50, _) =
         percentiles(|| drop(black_box(serde_json::from_str::<serde_json::Value>(black_box(EVENT)))), 100_000);
+    {
+        let b = Bundle::from_bytes(&bundle, "b").unwrap();
+        let p = &b.payload;
+        let t = Instant::now();
+        let tax = scopecheck::taxonomy::Taxonomy::from_yaml(&p.taxonomy.text, "t").unwrap();
+        let t1 = t.elapsed();
+        let _scope = scopecheck::scope::CompiledScope::load(&p.scope.text, "s", &tax).unwrap();
+        let t2 = t.elapsed();
+        let mut rules = scopecheck::rules::RulePack::schema_only().unwrap();
+        let t3 = t.elapsed();
+        for r in &p.policies {
+            rules.add_source(&r.text, &r.name).unwrap();
+        }
+        let t4 = t.elapsed();
+        let mut d = scopecheck::detect::Detectors::empty().unwrap();
+        for x in &p.detectors {
+            d.add_yaml(&x.text, &x.name).unwrap();
+        }
+        let t5 = t.elapsed();
+        eprintln!(
+            "native load breakdown: taxonomy {t1:?}, scope {:?}, Cedar schema {:?}, rules (parse + strict validation) {:?}, detectors {:?}",
+            t2 - t1,
+            t3 - t2,
+            t4 - t3,
+            t5 - t4
+        );
+    }
     let load = Instant::now();
     let b = Bundle::from_bytes(&bundle, "b").unwrap();
     let parsed = load.elapsed();

@@ -18,7 +18,9 @@ use scopecheck::decide::{Decision, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 use wasmtime::{
     Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module, PoolingAllocationConfig,
     ResourceLimiter, Store, Trap, TypedFunc,
@@ -40,9 +42,16 @@ const MAX_STDERR: usize = 4096;
 pub struct HostConfig {
     /// Largest guest linear memory (bytes).
     pub max_memory_bytes: usize,
-    /// Fuel (roughly, wasm instructions) for one decision.
+    /// How runaway calls are stopped: wall-clock deadlines (the default, cheap) or fuel
+    /// (deterministic, about 1.6× slower decisions).
+    pub interrupt: Interrupt,
+    /// Time for one decision (with [`Interrupt::Epoch`]).
+    pub time_per_decision: Duration,
+    /// Time for loading a bundle (with [`Interrupt::Epoch`]).
+    pub time_per_load: Duration,
+    /// Fuel (roughly, wasm instructions) for one decision (with [`Interrupt::Fuel`]).
     pub fuel_per_decision: u64,
-    /// Fuel for loading a bundle (validates the scope, rules and detectors).
+    /// Fuel for loading a bundle (validates the scope, rules and detectors; with [`Interrupt::Fuel`]).
     pub fuel_per_load: u64,
     /// Largest event handed to the guest (bytes); larger ones are denied unread.
     pub max_event_bytes: usize,
@@ -56,6 +65,9 @@ impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
             max_memory_bytes: 256 << 20,
+            interrupt: Interrupt::Epoch,
+            time_per_decision: Duration::from_secs(1),
+            time_per_load: Duration::from_secs(20),
             fuel_per_decision: 2_000_000_000,
             fuel_per_load: 40_000_000_000,
             max_event_bytes: scopecheck::decide::DEFAULT_MAX_EVENT_BYTES,
@@ -63,6 +75,49 @@ impl Default for HostConfig {
             max_instances: 16,
         }
     }
+}
+
+/// How a call that runs too long is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// A deadline in wall-clock time, checked at loop heads and calls (wasmtime's epochs, ticked
+    /// every millisecond by one thread per module).
+    Epoch,
+    /// A fuel budget: deterministic, but metering makes a decision about 1.6× slower.
+    Fuel,
+}
+
+/// Epoch tick.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Ticks the engine's epoch while the module or one of its instances lives.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    fn start(engine: &Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let engine = engine.clone();
+        let _ = std::thread::Builder::new().name("scopecheck-epoch".into()).spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        });
+        Ticker { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn ticks(d: Duration) -> u64 {
+    u64::try_from(d.as_millis() / TICK.as_millis().max(1)).unwrap_or(u64::MAX).max(1)
 }
 
 /// What went wrong, typed.
@@ -99,6 +154,12 @@ pub enum HostError {
         /// The budget.
         fuel: u64,
     },
+    /// The guest ran past its deadline.
+    #[error("the plugin ran out of time ({ms} ms for this call)")]
+    OutOfTime {
+        /// The budget.
+        ms: u128,
+    },
     /// The guest needed more memory than allowed.
     #[error("the plugin ran out of memory (limit {limit} bytes)")]
     OutOfMemory {
@@ -122,6 +183,7 @@ impl HostError {
             HostError::Bundle(_) => ErrorCode::BadBundle,
             HostError::TooLarge { .. } => ErrorCode::TooLarge,
             HostError::OutOfFuel { .. } => ErrorCode::OutOfFuel,
+            HostError::OutOfTime { .. } => ErrorCode::OutOfTime,
             HostError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
         }
     }
@@ -240,6 +302,7 @@ pub struct PluginModule {
     engine: Engine,
     pre: InstancePre<HostState>,
     config: HostConfig,
+    ticker: Option<Arc<Ticker>>,
 }
 
 impl std::fmt::Debug for PluginModule {
@@ -260,7 +323,8 @@ fn engine_for(config: &HostConfig) -> Result<Engine, HostError> {
         .max_memory_size(config.max_memory_bytes)
         .table_elements(100_000);
     let mut c = Config::new();
-    c.consume_fuel(true)
+    c.consume_fuel(config.interrupt == Interrupt::Fuel)
+        .epoch_interruption(config.interrupt == Interrupt::Epoch)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .max_wasm_stack(1 << 20)
         .memory_init_cow(true);
@@ -305,7 +369,8 @@ impl PluginModule {
         add_wasi_stubs(&mut linker).map_err(module_err)?;
         linker.define_unknown_imports_as_traps(&module).map_err(module_err)?;
         let pre = linker.instantiate_pre(&module).map_err(module_err)?;
-        let m = PluginModule { engine, pre, config };
+        let ticker = (config.interrupt == Interrupt::Epoch).then(|| Arc::new(Ticker::start(&engine)));
+        let m = PluginModule { engine, pre, config, ticker };
         // Check the ABI once, on a throwaway instance.
         let mut p = m.instantiate()?;
         let found = p.abi_version()?;
@@ -335,7 +400,15 @@ impl PluginModule {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_fuel(self.config.fuel_per_load).map_err(|e| HostError::Instantiate(e.to_string()))?;
+        match self.config.interrupt {
+            Interrupt::Fuel => {
+                store.set_fuel(self.config.fuel_per_load).map_err(|e| HostError::Instantiate(e.to_string()))?
+            }
+            Interrupt::Epoch => {
+                store.epoch_deadline_trap();
+                store.set_epoch_deadline(ticks(self.config.time_per_load));
+            }
+        }
         let instance = self.pre.instantiate(&mut store).map_err(|e| HostError::Instantiate(e.to_string()))?;
         let missing = |what: &str, e: wasmtime::Error| HostError::Module(format!("`{what}`: {e}"));
         let memory = instance
@@ -359,6 +432,7 @@ impl PluginModule {
             memory,
             store,
             config: self.config,
+            _ticker: self.ticker.clone(),
         })
     }
 }
@@ -368,11 +442,12 @@ fn cache_entry(dir: &Path, wasm_path: &Path, meta: &std::fs::Metadata, config: &
     let modified =
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     let key = format!(
-        "{}\0{}\0{modified}\0wasmtime-48\0{}\0{}",
+        "{}\0{}\0{modified}\0wasmtime-48\0{}\0{}\0{:?}",
         path.display(),
         meta.len(),
         std::env::consts::ARCH,
-        config.max_memory_bytes
+        config.max_memory_bytes,
+        config.interrupt
     );
     let hex = scopecheck::bundle::sha256_hex(key.as_bytes());
     dir.join(format!("scopecheck-plugin-{}.cwasm", hex.get(..32).unwrap_or(&hex)))
@@ -402,6 +477,7 @@ pub struct Instance {
     configure: TypedFunc<(u32, u32), u64>,
     decide: TypedFunc<(u32, u32), u64>,
     config: HostConfig,
+    _ticker: Option<Arc<Ticker>>,
 }
 
 /// The reply of `scopecheck_load` / `scopecheck_configure`.
@@ -423,13 +499,14 @@ pub struct LoadReply {
 }
 
 impl Instance {
-    fn classify(&mut self, e: wasmtime::Error, fuel: u64) -> HostError {
+    fn classify(&mut self, e: wasmtime::Error, budget: Budget) -> HostError {
         let stderr = String::from_utf8_lossy(&self.store.data().stderr).trim().to_string();
         if self.store.data().limits.refused {
             return HostError::OutOfMemory { limit: self.config.max_memory_bytes };
         }
         match e.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => HostError::OutOfFuel { fuel },
+            Some(Trap::OutOfFuel) => HostError::OutOfFuel { fuel: budget.fuel },
+            Some(Trap::Interrupt) => HostError::OutOfTime { ms: budget.time.as_millis() },
             Some(t) if stderr.is_empty() => HostError::Trap(t.to_string()),
             Some(t) => HostError::Trap(format!("{t} ({stderr})")),
             None if stderr.is_empty() => HostError::Trap(e.to_string()),
@@ -437,16 +514,32 @@ impl Instance {
         }
     }
 
-    fn prepare(&mut self, fuel: u64) -> Result<(), HostError> {
+    fn prepare(&mut self, budget: Budget) -> Result<(), HostError> {
         self.store.data_mut().stderr.clear();
         self.store.data_mut().limits.refused = false;
-        self.store.set_fuel(fuel).map_err(|e| HostError::Trap(e.to_string()))
+        match self.config.interrupt {
+            Interrupt::Fuel => self.store.set_fuel(budget.fuel).map_err(|e| HostError::Trap(e.to_string())),
+            Interrupt::Epoch => {
+                self.store.set_epoch_deadline(ticks(budget.time));
+                Ok(())
+            }
+        }
+    }
+
+    fn budget(&self, which: Call) -> Budget {
+        match which {
+            Call::Load => Budget { fuel: self.config.fuel_per_load, time: self.config.time_per_load },
+            Call::Configure | Call::Decide => {
+                Budget { fuel: self.config.fuel_per_decision, time: self.config.time_per_decision }
+            }
+        }
     }
 
     /// The plugin's ABI version.
     pub fn abi_version(&mut self) -> Result<u32, HostError> {
-        self.prepare(1_000_000)?;
-        self.abi.call(&mut self.store, ()).map_err(|e| self.classify(e, 1_000_000))
+        let budget = Budget { fuel: 1_000_000, time: Duration::from_secs(1) };
+        self.prepare(budget)?;
+        self.abi.call(&mut self.store, ()).map_err(|e| self.classify(e, budget))
     }
 
     /// Current guest memory size (bytes).
@@ -455,7 +548,8 @@ impl Instance {
     }
 
     /// Copies `bytes` into the guest, calls `f(ptr, len)`, reads and frees the reply.
-    fn call(&mut self, which: Call, bytes: &[u8], fuel: u64) -> Result<Vec<u8>, HostError> {
+    fn call(&mut self, which: Call, bytes: &[u8]) -> Result<Vec<u8>, HostError> {
+        let fuel = self.budget(which);
         self.prepare(fuel)?;
         let len = u32::try_from(bytes.len())
             .map_err(|_| HostError::TooLarge { size: bytes.len(), limit: u32::MAX as usize })?;
@@ -494,8 +588,7 @@ impl Instance {
 
     /// Loads a bundle (the file's bytes).
     pub fn load_bundle(&mut self, bundle: &[u8]) -> Result<LoadReply, HostError> {
-        let fuel = self.config.fuel_per_load;
-        let reply = self.call(Call::Load, bundle, fuel)?;
+        let reply = self.call(Call::Load, bundle)?;
         let r: LoadReply = serde_json::from_slice(&reply).map_err(|e| HostError::BadReply(e.to_string()))?;
         if r.ok {
             Ok(r)
@@ -507,8 +600,7 @@ impl Instance {
     /// Sets decision options (JSON `{"mode", "act_on", "max_event_bytes"}`).
     pub fn configure(&mut self, options: &serde_json::Value) -> Result<LoadReply, HostError> {
         let text = serde_json::to_vec(options).map_err(|e| HostError::BadReply(e.to_string()))?;
-        let fuel = self.config.fuel_per_decision;
-        let reply = self.call(Call::Configure, &text, fuel)?;
+        let reply = self.call(Call::Configure, &text)?;
         let r: LoadReply = serde_json::from_slice(&reply).map_err(|e| HostError::BadReply(e.to_string()))?;
         if r.ok {
             Ok(r)
@@ -522,16 +614,27 @@ impl Instance {
         if event.len() > self.config.max_event_bytes {
             return Err(HostError::TooLarge { size: event.len(), limit: self.config.max_event_bytes });
         }
-        let fuel = self.config.fuel_per_decision;
-        let reply = self.call(Call::Decide, event, fuel)?;
+        let reply = self.call(Call::Decide, event)?;
         serde_json::from_slice(&reply).map_err(|e| HostError::BadReply(e.to_string()))
     }
 
-    /// Changes the limits of later calls (fuel, sizes; memory is fixed per module).
+    /// Changes the limits of later calls: fuel (with [`Interrupt::Fuel`]) and the largest event.
     pub fn set_limits(&mut self, fuel_per_decision: u64, max_event_bytes: usize) {
         self.config.fuel_per_decision = fuel_per_decision;
         self.config.max_event_bytes = max_event_bytes;
     }
+
+    /// Changes the time budget of later decisions (with [`Interrupt::Epoch`]).
+    pub fn set_time_per_decision(&mut self, time: Duration) {
+        self.config.time_per_decision = time;
+    }
+}
+
+/// The limit of one call.
+#[derive(Clone, Copy)]
+struct Budget {
+    fuel: u64,
+    time: Duration,
 }
 
 #[derive(Clone, Copy)]
@@ -548,6 +651,7 @@ pub struct Plugin {
     options: Option<serde_json::Value>,
     instance: Option<Instance>,
     limits: Option<(u64, usize)>,
+    time: Option<Duration>,
     /// Instances replaced after a trap.
     pub restarts: u64,
 }
@@ -561,7 +665,7 @@ impl std::fmt::Debug for Plugin {
 impl Plugin {
     /// Instantiates the module and loads the bundle. A bundle the plugin refuses is an error.
     pub fn new(module: Arc<PluginModule>, bundle: Arc<[u8]>) -> Result<Plugin, HostError> {
-        let mut p = Plugin { module, bundle, options: None, instance: None, limits: None, restarts: 0 };
+        let mut p = Plugin { module, bundle, options: None, instance: None, limits: None, time: None, restarts: 0 };
         p.ensure()?;
         Ok(p)
     }
@@ -584,6 +688,9 @@ impl Plugin {
             if let Some((fuel, max)) = self.limits {
                 inst.set_limits(fuel, max);
             }
+            if let Some(t) = self.time {
+                inst.set_time_per_decision(t);
+            }
             self.instance = Some(inst);
         }
         self.instance.as_mut().ok_or_else(|| HostError::Instantiate("no instance".into()))
@@ -594,6 +701,14 @@ impl Plugin {
         self.limits = Some((fuel_per_decision, max_event_bytes));
         if let Some(i) = self.instance.as_mut() {
             i.set_limits(fuel_per_decision, max_event_bytes);
+        }
+    }
+
+    /// Changes the time budget of later decisions (with [`Interrupt::Epoch`]; kept across restarts).
+    pub fn set_time_per_decision(&mut self, time: Duration) {
+        self.time = Some(time);
+        if let Some(i) = self.instance.as_mut() {
+            i.set_time_per_decision(time);
         }
     }
 

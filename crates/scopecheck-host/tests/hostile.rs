@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use scopecheck::decide::{ErrorCode, Verdict};
-use scopecheck_host::{HostConfig, HostError, Plugin};
+use scopecheck_host::{HostConfig, HostError, Interrupt, Plugin};
 use std::sync::Arc;
+use std::time::Duration;
 
 const GOOD: &str = r#"{"ts":"2026-05-11T09:09:07-07:00","program":"mci","subject":"employee","source":"desktop-agent","store":"mci-raw","data":{"ui":{"action":"click","element_id":"btn-refresh","label":"Refresh"}}}"#;
 
@@ -96,14 +97,30 @@ fn a_50_mb_event_is_denied_unread() {
 
 #[test]
 fn running_out_of_fuel_denies_and_recovers() {
-    let mut p = plugin();
-    p.set_limits(10_000, HostConfig::default().max_event_bytes);
+    let config = HostConfig { interrupt: Interrupt::Fuel, ..HostConfig::default() };
+    let mut p = Plugin::new(module_with(config), bundle_bytes("mci").into()).unwrap();
+    next_is_normal(&mut p);
+    p.set_limits(10_000, config.max_event_bytes);
     let err = p.try_decide(GOOD.as_bytes()).unwrap_err();
     assert!(matches!(err, HostError::OutOfFuel { fuel: 10_000 }), "{err}");
     let d = p.decide(GOOD.as_bytes());
     assert_eq!((d.decision, d.error.map(|e| e.code)), (Verdict::Deny, Some(ErrorCode::OutOfFuel)));
     assert!(p.restarts >= 2);
-    p.set_limits(HostConfig::default().fuel_per_decision, HostConfig::default().max_event_bytes);
+    p.set_limits(config.fuel_per_decision, config.max_event_bytes);
+    next_is_normal(&mut p);
+}
+
+#[test]
+fn running_out_of_time_denies_and_recovers() {
+    let mut p = plugin();
+    // About 3 MB of many small values: well over a millisecond to decide.
+    let items = vec!["{\"k\":\"some text here\"}"; 120_000].join(",");
+    let event = format!(r#"{{"ts":"2026-05-11T09:09:07-07:00","program":"mci","data":{{"a":[{items}]}}}}"#);
+    p.set_time_per_decision(Duration::from_millis(1));
+    let err = p.try_decide(event.as_bytes()).unwrap_err();
+    assert!(matches!(err, HostError::OutOfTime { .. }), "{err}");
+    assert_eq!(err.to_decision().error.map(|e| e.code), Some(ErrorCode::OutOfTime));
+    p.set_time_per_decision(Duration::from_secs(1));
     next_is_normal(&mut p);
 }
 

@@ -106,11 +106,9 @@ fn decisions_match_the_audit() {
 }
 
 /// A decision must not depend on the events decided before it (pools, restarts and hosts each
-/// have their own history). Fails today on evidence only: `Evaluator::evaluate` walks a field's
-/// categories in the order their names were first interned, so which evidence samples are kept,
-/// and in what order, depends on history. Fix: walk `cats` sorted by category name in eval.rs.
+/// have their own history): `Evaluator::evaluate` walks fields and categories in name order, so
+/// even the evidence samples kept are the same whatever was decided before.
 #[test]
-#[ignore = "evidence order depends on the evaluator's history (eval.rs walks categories by intern id)"]
 fn a_decision_does_not_depend_on_history() {
     for fixture in FIXTURES {
         let bundle = bundle_bytes(fixture);

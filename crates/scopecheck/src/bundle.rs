@@ -312,7 +312,7 @@ pub fn crate_version() -> &'static str {
 mod tests {
     use super::*;
 
-    const SCOPE: &str = "program: demo\nnotice: https://example.invalid/n\ncollect:\n  - field: a\n    category: behavior.telemetry\n    purposes: [analytics]\n";
+    const SCOPE: &str = "program: demo\nnotice: https://example.invalid/n\ncollect:\n  - field: a\n    category: behavior.app_interaction\n    purposes: [analytics]\n";
 
     fn setup() -> Setup {
         Setup { scope: Some(Source::new("scope.yaml", SCOPE)), ..Setup::default() }

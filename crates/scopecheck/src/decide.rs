@@ -105,8 +105,10 @@ pub enum ErrorCode {
     Internal,
     /// The guest trapped (host).
     Trap,
-    /// The guest ran out of fuel or time (host).
+    /// The guest ran out of fuel (host).
     OutOfFuel,
+    /// The guest ran past its deadline (host).
+    OutOfTime,
     /// The guest ran out of memory (host).
     OutOfMemory,
     /// The guest's reply was not a decision, or the ABI does not match (host).

@@ -679,8 +679,9 @@ impl Evaluator {
         }
         let mut observed: Vec<FieldObservation> = Vec::new();
         let mut kept: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        // Group the leaves by path (stable: values keep their order).
-        leaves.sort_by_key(|(p, _)| *p);
+        // Group the leaves by path, in path order (stable: values keep their order), so
+        // that an event's outcome never depends on what this evaluator saw before.
+        leaves.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
         for group in leaves.chunk_by(|a, b| a.0 == b.0) {
             let Some(&(path_id, first_value)) = group.first() else { continue };
             let info = self.path_info(path_id);
@@ -728,7 +729,11 @@ impl Evaluator {
                 cats.insert(cid, CatAgg { from_value: false, confidence: 100, evidence: None });
             }
             let mut per_rule: BTreeMap<usize, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
-            for (cid, cat) in &cats {
+            // Categories in name order, not intern order, for the same reason.
+            let mut cats_by_name: Vec<(u32, &CatAgg)> = cats.iter().map(|(c, a)| (*c, a)).collect();
+            cats_by_name.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
+            for (cid, cat) in cats_by_name {
+                let cid = &cid;
                 let key = CollectKey {
                     path: path_id,
                     category: *cid,
@@ -815,7 +820,9 @@ impl Evaluator {
                 });
             }
         }
-        // What the event wrote to its store, one decision per (store, category).
+        // What the event wrote to its store, one decision per (store, category), in name order.
+        let mut kept: Vec<(u32, Vec<u32>)> = kept.into_iter().collect();
+        kept.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
         for (cat_id, paths) in kept {
             let key = (store_id, cat_id);
             let cached = if self.use_cache { self.keep_cache.get(&key).cloned() } else { None };
