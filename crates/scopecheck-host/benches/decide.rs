@@ -1,6 +1,8 @@
 //! One decision on a typical 1 KB event with about 20 fields, native and through wasm; instantiation
 //! from a precompiled module; cold start with a cached module; and a million decisions in one
-//! instance (guest memory after the first thousand and at the end).
+//! instance (guest memory after the first thousand and at the end). Cold starts are measured with
+//! the bundle loaded at start and with a cached pre-initialized snapshot
+//! ([`PluginModule::cached_with_bundle`]).
 //!
 //!     cargo build --profile plugin --target wasm32-wasip1 -p scopecheck-plugin
 //!     cargo bench -p scopecheck-host --bench decide
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const EVENT: &str = r#"{"ts":"2026-05-12T10:14:03-07:00","program":"mci","subject":"employee","source":"desktop-agent","store":"mci-raw","data":{"ui":{"action":"click","element_id":"btn-refresh","label":"Refresh inbox","window":"Inbox - Mail","panel":"left-navigation","app":"mail","app_version":"4.2.1","theme":"dark","locale":"en-US","x_offset":12,"y_offset":40},"input":{"pointer":{"x":812,"y":433,"button":"left","speed_px_s":1220,"accel":3.5,"path_len":212,"device":"trackpad","clicks":1},"keystrokes":[{"interval_ms":191,"dwell_ms":82},{"interval_ms":357,"dwell_ms":114},{"interval_ms":74,"dwell_ms":139},{"interval_ms":174,"dwell_ms":57},{"interval_ms":283,"dwell_ms":63},{"interval_ms":360,"dwell_ms":128},{"interval_ms":192,"dwell_ms":82},{"interval_ms":144,"dwell_ms":52},{"interval_ms":384,"dwell_ms":118},{"interval_ms":281,"dwell_ms":56}]}}}"#;
+const EVENT: &str = include_str!("../../scopecheck/benches/event.json").trim_ascii_end();
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -128,6 +130,17 @@ fn benches(c: &mut Criterion) {
     g.bench_function("cold start (cached module) + load bundle + first decision", |b| {
         b.iter(|| {
             let m = Arc::new(PluginModule::cached(&plugin_path(), &cache_dir(), HostConfig::default()).unwrap());
+            let mut p = Plugin::new(m, bundle.clone().into()).unwrap();
+            p.decide(EVENT.as_bytes())
+        })
+    });
+    // Pre-initialized: the cache holds a snapshot of an instance that has loaded the bundle.
+    drop(PluginModule::cached_with_bundle(&plugin_path(), &bundle, &cache_dir(), HostConfig::default()).unwrap());
+    g.bench_function("cold start (cached pre-initialized module) + first decision", |b| {
+        b.iter(|| {
+            let m = Arc::new(
+                PluginModule::cached_with_bundle(&plugin_path(), &bundle, &cache_dir(), HostConfig::default()).unwrap(),
+            );
             let mut p = Plugin::new(m, bundle.clone().into()).unwrap();
             p.decide(EVENT.as_bytes())
         })

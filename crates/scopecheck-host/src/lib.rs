@@ -303,6 +303,8 @@ pub struct PluginModule {
     pre: InstancePre<HostState>,
     config: HostConfig,
     ticker: Option<Arc<Ticker>>,
+    /// For a pre-initialized module: the sha256 (hex) of the bundle its instances start with.
+    preloaded: Option<String>,
 }
 
 impl std::fmt::Debug for PluginModule {
@@ -348,20 +350,76 @@ impl PluginModule {
     pub fn cached(wasm_path: &Path, cache_dir: &Path, config: HostConfig) -> Result<PluginModule, HostError> {
         let meta = std::fs::metadata(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
         let engine = engine_for(&config)?;
-        let entry = cache_entry(cache_dir, wasm_path, &meta, &config);
+        let entry = cache_entry(cache_dir, wasm_path, &meta, &config, "");
         if let Ok(module) = deserialize_trusted(&engine, &entry) {
             return PluginModule::link(engine, module, config);
         }
         let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
         let module = Module::new(&engine, &wasm).map_err(module_err)?;
-        if let Ok(bytes) = module.serialize() {
-            let _ = std::fs::create_dir_all(cache_dir);
-            let tmp = entry.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::write(&tmp, bytes).is_ok() {
-                let _ = std::fs::rename(&tmp, &entry);
-            }
-        }
+        store_in_cache(&module, cache_dir, &entry);
         PluginModule::link(engine, module, config)
+    }
+
+    /// Like [`PluginModule::cached`], for one bundle: the cache holds the plugin *pre-initialized*
+    /// with `bundle` (a snapshot of an instance that has loaded it, made with wasmtime's Wizer), so
+    /// a [`Plugin`] on this bundle starts without loading it again: no scope, Cedar or detector
+    /// compilation at start, only a copy-on-write map of the snapshot. The cache entry is named by
+    /// the `.wasm` file's identity and the bundle's sha256. A [`Plugin`] given another bundle
+    /// loads that one as usual.
+    ///
+    /// A miss costs a bundle load and a second compilation (seconds); a bundle the plugin refuses
+    /// is an error here, as it would be in [`Plugin::new`]. Hash-map seeds are fixed in the
+    /// snapshot, shared by every instance started from it.
+    pub fn cached_with_bundle(
+        wasm_path: &Path,
+        bundle: &[u8],
+        cache_dir: &Path,
+        config: HostConfig,
+    ) -> Result<PluginModule, HostError> {
+        let meta = std::fs::metadata(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
+        let digest = scopecheck::bundle::sha256_hex(bundle);
+        let engine = engine_for(&config)?;
+        let entry = cache_entry(cache_dir, wasm_path, &meta, &config, &digest);
+        if let Ok(module) = deserialize_trusted(&engine, &entry) {
+            let mut m = PluginModule::link(engine, module, config)?;
+            m.preloaded = Some(digest);
+            return Ok(m);
+        }
+        let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
+        let snapshot = PluginModule::preinitialize(&wasm, bundle, config)?;
+        let module = Module::new(&engine, &snapshot).map_err(module_err)?;
+        store_in_cache(&module, cache_dir, &entry);
+        let mut m = PluginModule::link(engine, module, config)?;
+        m.preloaded = Some(digest);
+        Ok(m)
+    }
+
+    /// The plugin (a `.wasm` file's bytes) pre-initialized with `bundle`: a new `.wasm` module whose
+    /// instances start with the bundle loaded. Any host can run it (Python, Node...) and skip
+    /// `scopecheck_load`.
+    pub fn preinitialize(wasm: &[u8], bundle: &[u8], config: HostConfig) -> Result<Vec<u8>, HostError> {
+        let wizer = wasmtime_wizer::Wizer::new();
+        let (cx, instrumented) =
+            wizer.instrument(wasm).map_err(|e| module_err(format!("pre-initialization: {e:#}")))?;
+        let engine = engine_for(&config)?;
+        let module = Module::new(&engine, &instrumented).map_err(module_err)?;
+        let m = PluginModule::link(engine, module, config)?;
+        let mut inst = m.instantiate()?;
+        inst.load_bundle(bundle)?;
+        let mut state = Snapshot { store: &mut inst.store, instance: inst.handle, failed: None };
+        let snapshot = block_on(wizer.snapshot(&cx, &mut state))
+            .ok_or_else(|| module_err("pre-initialization did not finish"))?
+            .map_err(|e| module_err(format!("pre-initialization: {e:#}")))?;
+        if let Some(why) = state.failed {
+            return Err(module_err(format!("pre-initialization: {why}")));
+        }
+        Ok(snapshot)
+    }
+
+    /// For a module made by [`PluginModule::cached_with_bundle`]: the sha256 (hex) of the bundle
+    /// its instances start with.
+    pub fn preloaded_bundle(&self) -> Option<&str> {
+        self.preloaded.as_deref()
     }
 
     fn link(engine: Engine, module: Module, config: HostConfig) -> Result<PluginModule, HostError> {
@@ -370,7 +428,7 @@ impl PluginModule {
         linker.define_unknown_imports_as_traps(&module).map_err(module_err)?;
         let pre = linker.instantiate_pre(&module).map_err(module_err)?;
         let ticker = (config.interrupt == Interrupt::Epoch).then(|| Arc::new(Ticker::start(&engine)));
-        let m = PluginModule { engine, pre, config, ticker };
+        let m = PluginModule { engine, pre, config, ticker, preloaded: None };
         // Check the ABI once, on a throwaway instance.
         let mut p = m.instantiate()?;
         let found = p.abi_version()?;
@@ -430,6 +488,7 @@ impl PluginModule {
                 .get_typed_func(&mut store, "scopecheck_decide")
                 .map_err(|e| missing("scopecheck_decide", e))?,
             memory,
+            handle: instance,
             store,
             config: self.config,
             _ticker: self.ticker.clone(),
@@ -437,12 +496,12 @@ impl PluginModule {
     }
 }
 
-fn cache_entry(dir: &Path, wasm_path: &Path, meta: &std::fs::Metadata, config: &HostConfig) -> PathBuf {
+fn cache_entry(dir: &Path, wasm_path: &Path, meta: &std::fs::Metadata, config: &HostConfig, bundle: &str) -> PathBuf {
     let path = wasm_path.canonicalize().unwrap_or_else(|_| wasm_path.to_path_buf());
     let modified =
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     let key = format!(
-        "{}\0{}\0{modified}\0wasmtime-48\0{}\0{}\0{:?}",
+        "{}\0{}\0{modified}\0wasmtime-48\0{}\0{}\0{:?}\0{bundle}",
         path.display(),
         meta.len(),
         std::env::consts::ARCH,
@@ -450,7 +509,73 @@ fn cache_entry(dir: &Path, wasm_path: &Path, meta: &std::fs::Metadata, config: &
         config.interrupt
     );
     let hex = scopecheck::bundle::sha256_hex(key.as_bytes());
-    dir.join(format!("scopecheck-plugin-{}.cwasm", hex.get(..32).unwrap_or(&hex)))
+    let kind = if bundle.is_empty() { "plugin" } else { "preinit" };
+    dir.join(format!("scopecheck-{kind}-{}.cwasm", hex.get(..32).unwrap_or(&hex)))
+}
+
+fn store_in_cache(module: &Module, cache_dir: &Path, entry: &Path) {
+    if let Ok(bytes) = module.serialize() {
+        let _ = std::fs::create_dir_all(cache_dir);
+        let tmp = entry.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, bytes).is_ok() {
+            let _ = std::fs::rename(&tmp, entry);
+        }
+    }
+}
+
+/// Wizer's view of an instance: its globals and memory, read after the bundle is loaded.
+struct Snapshot<'a> {
+    store: &'a mut Store<HostState>,
+    instance: wasmtime::Instance,
+    failed: Option<String>,
+}
+
+impl wasmtime_wizer::InstanceState for Snapshot<'_> {
+    fn global_get(
+        &mut self,
+        name: &str,
+        _type_hint: wasmtime_wizer::ValType,
+    ) -> impl Future<Output = wasmtime_wizer::SnapshotVal> + Send {
+        use wasmtime_wizer::SnapshotVal;
+        let value = self.instance.get_global(&mut *self.store, name).map(|g| g.get(&mut *self.store));
+        let out = match value {
+            Some(wasmtime::Val::I32(x)) => SnapshotVal::I32(x),
+            Some(wasmtime::Val::I64(x)) => SnapshotVal::I64(x),
+            Some(wasmtime::Val::F32(x)) => SnapshotVal::F32(x),
+            Some(wasmtime::Val::F64(x)) => SnapshotVal::F64(x),
+            Some(wasmtime::Val::V128(x)) => SnapshotVal::V128(x.as_u128()),
+            other => {
+                self.failed = Some(format!("global `{name}` cannot be snapshotted ({other:?})"));
+                SnapshotVal::I32(0)
+            }
+        };
+        std::future::ready(out)
+    }
+
+    fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) -> impl Future<Output = ()> + Send {
+        match self.instance.get_memory(&mut *self.store, name) {
+            Some(m) => contents(m.data(&*self.store)),
+            None => {
+                self.failed = Some(format!("memory `{name}` is not exported"));
+                contents(&[]);
+            }
+        }
+        std::future::ready(())
+    }
+}
+
+/// Runs a future whose awaits are all immediately ready (Wizer's snapshot over [`Snapshot`]).
+/// None if it is still pending after many polls.
+fn block_on<F: Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..1_000_000 {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        std::thread::yield_now();
+    }
+    None
 }
 
 /// Loads a precompiled module from the cache.
@@ -469,6 +594,7 @@ fn deserialize_trusted(engine: &Engine, path: &Path) -> Result<Module, HostError
 /// One plugin instance in its own store. Not shared: see [`PluginPool`] for threads.
 pub struct Instance {
     store: Store<HostState>,
+    handle: wasmtime::Instance,
     memory: Memory,
     abi: TypedFunc<(), u32>,
     alloc: TypedFunc<u32, u32>,
@@ -648,6 +774,8 @@ enum Call {
 pub struct Plugin {
     module: Arc<PluginModule>,
     bundle: Arc<[u8]>,
+    /// The module's instances start with this bundle loaded.
+    preloaded: bool,
     options: Option<serde_json::Value>,
     instance: Option<Instance>,
     limits: Option<(u64, usize)>,
@@ -665,7 +793,9 @@ impl std::fmt::Debug for Plugin {
 impl Plugin {
     /// Instantiates the module and loads the bundle. A bundle the plugin refuses is an error.
     pub fn new(module: Arc<PluginModule>, bundle: Arc<[u8]>) -> Result<Plugin, HostError> {
-        let mut p = Plugin { module, bundle, options: None, instance: None, limits: None, time: None, restarts: 0 };
+        let preloaded = module.preloaded.as_deref().is_some_and(|d| d == scopecheck::bundle::sha256_hex(&bundle));
+        let mut p =
+            Plugin { module, bundle, preloaded, options: None, instance: None, limits: None, time: None, restarts: 0 };
         p.ensure()?;
         Ok(p)
     }
@@ -681,7 +811,9 @@ impl Plugin {
     fn ensure(&mut self) -> Result<&mut Instance, HostError> {
         if self.instance.is_none() {
             let mut inst = self.module.instantiate()?;
-            inst.load_bundle(&self.bundle)?;
+            if !self.preloaded {
+                inst.load_bundle(&self.bundle)?;
+            }
             if let Some(o) = &self.options {
                 inst.configure(o)?;
             }

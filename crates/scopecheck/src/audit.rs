@@ -146,7 +146,7 @@ impl Auditor {
             return Ok(());
         }
         let loc = format!("{}:{line}", self.file(file));
-        let ts = Some((&cap.ts, cap.envelope.ts.as_str()));
+        let ts = Some((&cap.ts, cap.ts_text.as_ref()));
         let max_ev = self.eval.engine().options.max_evidence;
         for hit in outcome.hits {
             let acc = self.acc.entry((hit.rule, hit.subject)).or_default();

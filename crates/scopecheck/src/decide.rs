@@ -22,7 +22,7 @@
 use crate::bundle::Bundle;
 use crate::error::Result;
 use crate::eval::{Engine, EvalFailure, Evaluator, Subject};
-use crate::observe::{Capture, capture_from_value};
+use crate::observe::parse_capture;
 use crate::rules::Severity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -249,23 +249,7 @@ impl Decider {
                 format!("the event is {} bytes, over the {} byte limit", line.len(), self.options.max_event_bytes),
             );
         }
-        let value: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => return Decision::failure(mode, ErrorCode::InvalidEvent, format!("not valid JSON: {e}")),
-        };
-        // The envelope drops keys it does not know: a redaction starts again from the text.
-        self.decide_parsed(value, || serde_json::from_str(line).ok())
-    }
-
-    /// Decides on one event, already parsed.
-    pub fn decide_value(&mut self, value: Value) -> Decision {
-        let original = value.clone();
-        self.decide_parsed(value, move || Some(original))
-    }
-
-    fn decide_parsed(&mut self, value: Value, original: impl FnOnce() -> Option<Value>) -> Decision {
-        let mode = self.options.mode;
-        let cap: Capture = match capture_from_value(value) {
+        let cap = match parse_capture(line) {
             Ok(c) => c,
             Err(r) => return Decision::failure(mode, ErrorCode::InvalidEvent, r.reason),
         };
@@ -314,7 +298,8 @@ impl Decider {
         let (decision, event, removed) = match (mode, would) {
             (Mode::Monitor, _) => (Verdict::Allow, None, Vec::new()),
             (Mode::Enforce, Verdict::Redact) => {
-                let Some(mut event) = original() else {
+                // The event is read again, whole, only to redact it: every key it has, known or not, is kept.
+                let Ok(mut event) = serde_json::from_str::<Value>(line) else {
                     return Decision::failure(
                         mode,
                         ErrorCode::Internal,

@@ -8,8 +8,7 @@
 
 use crate::detect::{CipherAssessment, Detection, Detectors, assess_ciphertext, redact};
 use crate::error::{Error, Result};
-use crate::observe::{Capture, ObservedStore, Rejection};
-use crate::pattern::walk_leaves;
+use crate::observe::{Capture, ObservedStore, Rejection, Scalar};
 use crate::rules::RulePack;
 use crate::scope::{CompiledScope, EncryptionLevel};
 use crate::taxonomy::Taxonomy;
@@ -19,7 +18,6 @@ use cedar_policy::{
 };
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap as StdMap, HashSet as StdSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -268,7 +266,24 @@ pub struct Evaluator {
     use_cache: bool,
     observe_fields: bool,
     field_stores: HashMap<(u32, u32), u64>,
+    /// Leaf-path sequences seen, by [`Capture::shape_key`]: the interned paths and their order.
+    shapes: HashMap<Box<[u8]>, Arc<Shape>>,
+    shape_bytes: usize,
+    shape_key: Vec<u8>,
+    scratch_cats: Vec<(u32, CatAgg)>,
 }
+
+/// An event's leaf paths, interned, and the order the evaluator visits them in.
+#[derive(Debug)]
+struct Shape {
+    /// (path id, leaf index), sorted by path name, then document order.
+    order: Box<[(u32, u32)]>,
+}
+
+/// The shape cache is emptied when its keys pass this size (bytes).
+const MAX_SHAPE_BYTES: usize = 8 << 20;
+/// Events whose paths are longer than this (bytes) are not cached.
+const MAX_SHAPE_KEY: usize = 64 << 10;
 
 impl std::fmt::Debug for Evaluator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -355,6 +370,10 @@ impl Evaluator {
             use_cache: true,
             observe_fields: false,
             field_stores: HashMap::default(),
+            shapes: HashMap::default(),
+            shape_bytes: 0,
+            shape_key: Vec::new(),
+            scratch_cats: Vec::new(),
         };
         let stores: BTreeSet<String> = ev
             .engine
@@ -576,6 +595,35 @@ impl Evaluator {
         Ok(rules.into())
     }
 
+    /// The event's leaf paths, interned and in visiting order; planned once per distinct shape.
+    fn shape_of(&mut self, cap: &Capture<'_>) -> Arc<Shape> {
+        let mut key = std::mem::take(&mut self.shape_key);
+        key.clear();
+        cap.shape_key(&mut key);
+        if let Some(s) = self.shapes.get(key.as_slice()) {
+            let s = Arc::clone(s);
+            self.shape_key = key;
+            return s;
+        }
+        let mut order: Vec<(u32, u32)> = Vec::with_capacity(cap.leaf_count());
+        for (i, (path, _)) in cap.leaves().enumerate() {
+            order.push((self.strings.intern(path), u32::try_from(i).unwrap_or(u32::MAX)));
+        }
+        // Stable: a path's values keep their document order.
+        order.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
+        let shape = Arc::new(Shape { order: order.into() });
+        if key.len() <= MAX_SHAPE_KEY && self.use_cache {
+            if self.shape_bytes + key.len() > MAX_SHAPE_BYTES {
+                self.shapes.clear();
+                self.shape_bytes = 0;
+            }
+            self.shape_bytes += key.len();
+            self.shapes.insert(key.as_slice().into(), Arc::clone(&shape));
+        }
+        self.shape_key = key;
+        shape
+    }
+
     /// The local time and window verdict of an event.
     pub fn local_time(&self, cap: &Capture) -> (LocalTime, bool) {
         match &self.engine.scope.windows {
@@ -590,9 +638,8 @@ impl Evaluator {
     /// Evaluates one event.
     pub fn evaluate(&mut self, cap: &Capture) -> std::result::Result<EventOutcome, EvalFailure> {
         let engine = Arc::clone(&self.engine);
-        let env = &cap.envelope;
-        if let Some(p) = &env.program
-            && *p != engine.scope.raw.program
+        if let Some(p) = &cap.program
+            && *p != engine.scope.raw.program.as_str()
         {
             return Err(EvalFailure::Rejected(Rejection {
                 reason: format!(
@@ -602,9 +649,9 @@ impl Evaluator {
             }));
         }
         let (local, in_window) = self.local_time(cap);
-        let subject = env.subject.as_deref().unwrap_or("");
-        let source = env.source.as_deref().unwrap_or("");
-        let store = env.store.as_deref().unwrap_or(NO_STORE);
+        let subject = cap.subject.as_deref().unwrap_or("");
+        let source = cap.source.as_deref().unwrap_or("");
+        let store = cap.store.as_deref().unwrap_or(NO_STORE);
         let subject_id = self.strings.intern(subject);
         let source_id = self.strings.intern(source);
         let store_id = self.strings.intern(store);
@@ -668,29 +715,30 @@ impl Evaluator {
         }
 
         // Each field.
-        let mut leaves: Vec<(u32, &Value)> = Vec::with_capacity(32);
-        let complete = walk_leaves(&env.data, |leaf| {
-            leaves.push((self.strings.intern(leaf.path), leaf.value));
-        });
-        if !complete {
+        if !cap.complete() {
             return Err(EvalFailure::Rejected(Rejection {
                 reason: format!("`data` is nested deeper than {} levels", crate::pattern::MAX_DEPTH),
             }));
         }
+        let shape = self.shape_of(cap);
         let mut observed: Vec<FieldObservation> = Vec::new();
         let mut kept: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        // Group the leaves by path, in path order (stable: values keep their order), so
-        // that an event's outcome never depends on what this evaluator saw before.
-        leaves.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
-        for group in leaves.chunk_by(|a, b| a.0 == b.0) {
-            let Some(&(path_id, first_value)) = group.first() else { continue };
+        let mut cats: Vec<(u32, CatAgg)> = std::mem::take(&mut self.scratch_cats);
+        let unclassified = self.strings.intern(UNCLASSIFIED);
+        // The leaves grouped by path, in path order (stable: values keep their order), so that
+        // an event's outcome never depends on what this evaluator saw before.
+        for group in shape.order.chunk_by(|a, b| a.0 == b.0) {
+            let Some(&(path_id, first)) = group.first() else { continue };
+            let Some(first_value) = cap.value(first as usize) else { continue };
             let info = self.path_info(path_id);
-            let mut cats: BTreeMap<u32, CatAgg> = BTreeMap::new();
-            for (c, conf) in &info.name_categories {
-                cats.entry(*c).or_insert(CatAgg { from_value: false, confidence: *conf, evidence: None });
+            cats.clear();
+            for &(c, conf) in &info.name_categories {
+                if !cats.iter().any(|(x, _)| *x == c) {
+                    cats.push((c, CatAgg { from_value: false, confidence: conf, evidence: None }));
+                }
             }
             let mut plaintext: Option<String> = None;
-            for &(_, value) in group {
+            for value in group.iter().filter_map(|&(_, i)| cap.value(i as usize)) {
                 let Some(text) = scannable(value) else {
                     if info.encryption_required && plaintext.is_none() {
                         plaintext = Some("<plaintext: a number or boolean, not ciphertext>".into());
@@ -706,11 +754,19 @@ impl Evaluator {
                         continue;
                     }
                     let cid = self.strings.intern(cat);
-                    let entry = cats.entry(cid).or_insert(CatAgg { from_value: true, confidence: 0, evidence: None });
-                    entry.from_value = true;
-                    entry.confidence = entry.confidence.max(confidence_pct(d.confidence));
-                    if entry.evidence.is_none() {
-                        entry.evidence = Some(evidence_of(&d, &text, engine.options.show_evidence));
+                    let at = match cats.iter().position(|(x, _)| *x == cid) {
+                        Some(at) => at,
+                        None => {
+                            cats.push((cid, CatAgg { from_value: true, confidence: 0, evidence: None }));
+                            cats.len() - 1
+                        }
+                    };
+                    if let Some((_, entry)) = cats.get_mut(at) {
+                        entry.from_value = true;
+                        entry.confidence = entry.confidence.max(confidence_pct(d.confidence));
+                        if entry.evidence.is_none() {
+                            entry.evidence = Some(evidence_of(&d, &text, engine.options.show_evidence));
+                        }
                     }
                 }
                 if info.encryption_required
@@ -725,15 +781,14 @@ impl Evaluator {
                 }
             }
             if cats.is_empty() {
-                let cid = self.strings.intern(UNCLASSIFIED);
-                cats.insert(cid, CatAgg { from_value: false, confidence: 100, evidence: None });
+                cats.push((unclassified, CatAgg { from_value: false, confidence: 100, evidence: None }));
+            }
+            // Categories in name order, not intern order, for the same reason.
+            if cats.len() > 1 {
+                cats.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
             }
             let mut per_rule: BTreeMap<usize, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
-            // Categories in name order, not intern order, for the same reason.
-            let mut cats_by_name: Vec<(u32, &CatAgg)> = cats.iter().map(|(c, a)| (*c, a)).collect();
-            cats_by_name.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
-            for (cid, cat) in cats_by_name {
-                let cid = &cid;
+            for (cid, cat) in &cats {
                 let key = CollectKey {
                     path: path_id,
                     category: *cid,
@@ -778,7 +833,7 @@ impl Evaluator {
                 for &rule in rules.iter() {
                     let is_unencrypted = engine.rules.rule(rule).is_some_and(|r| r.id == "unencrypted-field");
                     let entry = per_rule.entry(rule).or_default();
-                    if cat_name != UNCLASSIFIED {
+                    if *cid != unclassified {
                         entry.0.insert(cat_name.to_string());
                     }
                     let ev = if is_unencrypted {
@@ -803,16 +858,18 @@ impl Evaluator {
                     evidence,
                 });
             }
-            let unclassified = self.strings.intern(UNCLASSIFIED);
-            for c in cats.keys().filter(|c| **c != unclassified) {
+            for (c, _) in cats.iter().filter(|(c, _)| *c != unclassified) {
                 kept.entry(*c).or_default().push(path_id);
             }
             if store != NO_STORE {
                 *self.field_stores.entry((path_id, store_id)).or_insert(0) += 1;
             }
             if self.observe_fields {
-                let categories =
-                    cats.keys().filter(|c| **c != unclassified).map(|c| self.strings.get(*c).to_string()).collect();
+                let categories = cats
+                    .iter()
+                    .filter(|(c, _)| *c != unclassified)
+                    .map(|(c, _)| self.strings.get(*c).to_string())
+                    .collect();
                 observed.push(FieldObservation {
                     path: self.strings.get(path_id).to_string(),
                     declared: info.decl.is_some(),
@@ -820,6 +877,7 @@ impl Evaluator {
                 });
             }
         }
+        self.scratch_cats = cats;
         // What the event wrote to its store, one decision per (store, category), in name order.
         let mut kept: Vec<(u32, Vec<u32>)> = kept.into_iter().collect();
         kept.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
@@ -991,10 +1049,13 @@ impl From<Error> for EvalFailure {
 
 /// The text detectors see for a value: strings, and integers long enough to be
 /// ids, cards or phone numbers. Small numbers are telemetry and are not scanned.
-fn scannable(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
+fn scannable<'v>(v: &'v Scalar<'_>) -> Option<std::borrow::Cow<'v, str>> {
     match v {
-        Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
-        Value::Number(n) if n.is_u64() || n.is_i64() => {
+        Scalar::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_ref())),
+        // Nine characters or more: at least 100,000,000, or -10,000,000 and below.
+        Scalar::Number(n)
+            if n.as_u64().is_some_and(|u| u >= 100_000_000) || n.as_i64().is_some_and(|i| i <= -10_000_000) =>
+        {
             let s = n.to_string();
             if s.len() >= 9 { Some(std::borrow::Cow::Owned(s)) } else { None }
         }
@@ -1035,14 +1096,13 @@ fn evidence_of(d: &Detection, text: &str, show: bool) -> String {
 }
 
 /// How a value is shown when nothing was detected in it.
-fn describe_value(v: &Value, show: bool) -> String {
+fn describe_value(v: &Scalar<'_>, show: bool) -> String {
     match v {
-        Value::String(s) if show => clip(s, 120),
-        Value::String(s) => format!("<text, {} chars>", s.chars().count()),
-        Value::Number(n) if show => n.to_string(),
-        Value::Number(_) => "<number>".into(),
-        Value::Bool(b) if show => b.to_string(),
-        Value::Bool(_) => "<boolean>".into(),
-        _ => "<value>".into(),
+        Scalar::Str(s) if show => clip(s, 120),
+        Scalar::Str(s) => format!("<text, {} chars>", s.chars().count()),
+        Scalar::Number(n) if show => n.to_string(),
+        Scalar::Number(_) => "<number>".into(),
+        Scalar::Bool(b) if show => b.to_string(),
+        Scalar::Bool(_) => "<boolean>".into(),
     }
 }

@@ -4,37 +4,8 @@ use crate::error::{ErrorKind, Result};
 use crate::scope::{EncryptionLevel, yaml_error};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-/// One captured event, as in a JSONL capture dump.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct Envelope {
-    /// RFC 3339 time with offset.
-    pub ts: String,
-    /// The program that captured it.
-    #[serde(default)]
-    pub program: Option<String>,
-    /// The kind of person captured (`employee`...).
-    #[serde(default)]
-    pub subject: Option<String>,
-    /// The capturing component.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// Where it was written.
-    #[serde(default)]
-    pub store: Option<String>,
-    /// The payload.
-    pub data: Value,
-}
-
-/// A parsed, checked event.
-#[derive(Debug, Clone)]
-pub struct Capture {
-    /// The envelope.
-    pub envelope: Envelope,
-    /// Its time.
-    pub ts: DateTime<FixedOffset>,
-}
+pub use crate::capture::{Capture, MAX_LINE_BYTES, Scalar, parse_capture};
 
 /// Why a line was not evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,50 +15,9 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn new(reason: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: impl Into<String>) -> Self {
         Rejection { reason: reason.into() }
     }
-}
-
-/// Largest line scopecheck evaluates (bigger lines are rejected, not truncated).
-pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
-
-/// Parses one JSONL line into a checked capture.
-pub fn parse_capture(line: &str) -> std::result::Result<Capture, Rejection> {
-    if line.len() > MAX_LINE_BYTES {
-        return Err(Rejection::new(format!(
-            "the line is {} bytes, over the {} byte limit",
-            line.len(),
-            MAX_LINE_BYTES
-        )));
-    }
-    let value: Value = serde_json::from_str(line).map_err(|e| Rejection::new(format!("not valid JSON: {e}")))?;
-    capture_from_value(value)
-}
-
-/// Checks an already parsed event.
-pub fn capture_from_value(value: Value) -> std::result::Result<Capture, Rejection> {
-    let Value::Object(ref map) = value else {
-        return Err(Rejection::new("a capture must be a JSON object with `ts` and `data`"));
-    };
-    for key in ["ts", "data"] {
-        if !map.contains_key(key) {
-            return Err(Rejection::new(format!(
-                "missing `{key}`: every capture needs `ts` (RFC 3339) and `data` (an object)"
-            )));
-        }
-    }
-    let envelope: Envelope = serde_json::from_value(value).map_err(|e| Rejection::new(format!("bad envelope: {e}")))?;
-    if !envelope.data.is_object() {
-        return Err(Rejection::new("`data` must be a JSON object"));
-    }
-    let ts = DateTime::parse_from_rfc3339(&envelope.ts).map_err(|e| {
-        Rejection::new(format!(
-            "`ts` \"{}\" is not an RFC 3339 time with offset ({e}); write e.g. 2026-05-12T09:14:03-07:00",
-            truncate(&envelope.ts, 40)
-        ))
-    })?;
-    Ok(Capture { envelope, ts })
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -175,21 +105,6 @@ pub fn parse_access(line: &str) -> std::result::Result<Access, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn good_capture() {
-        let c = parse_capture(r#"{"ts":"2026-05-12T09:14:03-07:00","program":"mci","data":{"a":1}}"#).unwrap();
-        assert_eq!(c.envelope.program.as_deref(), Some("mci"));
-    }
-
-    #[test]
-    fn rejections_say_why() {
-        assert!(parse_capture("{\"ts\":").unwrap_err().reason.starts_with("not valid JSON"));
-        assert!(parse_capture(r#"{"data":{}}"#).unwrap_err().reason.contains("missing `ts`"));
-        assert!(parse_capture(r#"{"ts":"yesterday","data":{}}"#).unwrap_err().reason.contains("RFC 3339"));
-        assert!(parse_capture(r#"{"ts":"2026-05-12T09:14:03Z","data":[1]}"#).unwrap_err().reason.contains("object"));
-        assert!(parse_capture("[1,2]").unwrap_err().reason.contains("JSON object"));
-    }
 
     #[test]
     fn inventory_typos_are_errors() {

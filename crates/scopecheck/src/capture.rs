@@ -1,0 +1,614 @@
+//! Reading one captured event: the envelope and the leaves of its `data`, in one pass.
+//!
+//! An event is read straight from its JSON text into what the evaluator needs: the envelope's
+//! fields and, for `data`, every non-null scalar leaf with its normalized path (`a.b[].c`, as
+//! [`crate::pattern::walk_leaves`] builds them), in document order. No JSON tree is built:
+//! strings without escapes are borrowed from the line, the paths share one buffer, so an event
+//! costs a few allocations however many fields it has.
+//!
+//! The envelope is strict where a lenient reading could be abused: a key of the envelope given
+//! twice (`"store"` twice, say) rejects the event, since two JSON readers may keep different
+//! copies. A key repeated inside `data` is not an error, and every copy is classified: whichever
+//! one a later reader keeps has been checked.
+
+use crate::observe::Rejection;
+use crate::pattern::MAX_DEPTH;
+use chrono::{DateTime, FixedOffset};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+/// Largest line scopecheck evaluates (bigger lines are rejected, not truncated).
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A scalar leaf of an event's `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as serde_json reads it.
+    Number(serde_json::Number),
+    /// A string (borrowed from the line when it has no escapes).
+    Str(Cow<'a, str>),
+}
+
+impl fmt::Display for Scalar<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Number(n) => write!(f, "{n}"),
+            Scalar::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LeafAt {
+    path: (u32, u32),
+    value: usize,
+}
+
+/// A parsed, checked event.
+#[derive(Debug, Clone)]
+pub struct Capture<'a> {
+    /// `ts` as written.
+    pub ts_text: Cow<'a, str>,
+    /// Its time.
+    pub ts: DateTime<FixedOffset>,
+    /// The program that captured it.
+    pub program: Option<Cow<'a, str>>,
+    /// The kind of person captured (`employee`...).
+    pub subject: Option<Cow<'a, str>>,
+    /// The capturing component.
+    pub source: Option<Cow<'a, str>>,
+    /// Where it was written.
+    pub store: Option<Cow<'a, str>>,
+    paths: String,
+    leaves: Vec<LeafAt>,
+    values: Vec<Scalar<'a>>,
+    complete: bool,
+}
+
+impl<'a> Capture<'a> {
+    /// The non-null scalar leaves of `data`, with their normalized paths, in document order.
+    pub fn leaves(&self) -> impl Iterator<Item = (&str, &Scalar<'a>)> + '_ {
+        self.leaves.iter().filter_map(|l| {
+            let path = self.paths.get(l.path.0 as usize..l.path.1 as usize)?;
+            Some((path, self.values.get(l.value)?))
+        })
+    }
+
+    /// How many leaves `data` has.
+    pub fn leaf_count(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// The value of leaf `i` (document order).
+    pub fn value(&self, i: usize) -> Option<&Scalar<'a>> {
+        self.leaves.get(i).and_then(|l| self.values.get(l.value))
+    }
+
+    /// Writes a key that names the sequence of leaf paths exactly (not the values): the
+    /// paths' total length, the paths, and where each ends.
+    pub(crate) fn shape_key(&self, key: &mut Vec<u8>) {
+        key.extend_from_slice(&(self.paths.len() as u64).to_le_bytes());
+        key.extend_from_slice(self.paths.as_bytes());
+        for l in &self.leaves {
+            key.extend_from_slice(&l.path.1.to_le_bytes());
+        }
+    }
+
+    /// False when `data` is nested deeper than [`MAX_DEPTH`]: the deeper parts were not read.
+    pub fn complete(&self) -> bool {
+        self.complete
+    }
+}
+
+/// Parses one JSONL line into a checked capture.
+pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(Rejection::new(format!(
+            "the line is {} bytes, over the {} byte limit",
+            line.len(),
+            MAX_LINE_BYTES
+        )));
+    }
+    let mut reader = Reader::default();
+    let mut de = serde_json::Deserializer::from_str(line);
+    let envelope = EnvelopeSeed { reader: &mut reader }.deserialize(&mut de).and_then(|env| {
+        de.end()?;
+        Ok(env)
+    });
+    let env = match envelope {
+        Ok(env) => env,
+        Err(e) => {
+            return Err(Rejection::new(match reader.reason.take() {
+                Some(reason) => reason,
+                None => format!("not valid JSON: {e}"),
+            }));
+        }
+    };
+    let (Some(ts_text), true) = (env.ts, env.has_data) else {
+        let key = if env.has_data { "ts" } else { "data" };
+        return Err(Rejection::new(format!(
+            "missing `{key}`: every capture needs `ts` (RFC 3339) and `data` (an object)"
+        )));
+    };
+    let ts = DateTime::parse_from_rfc3339(&ts_text).map_err(|e| {
+        Rejection::new(format!(
+            "`ts` \"{}\" is not an RFC 3339 time with offset ({e}); write e.g. 2026-05-12T09:14:03-07:00",
+            truncate(&ts_text, 40)
+        ))
+    })?;
+    Ok(Capture {
+        ts_text,
+        ts,
+        program: env.program,
+        subject: env.subject,
+        source: env.source,
+        store: env.store,
+        paths: reader.paths,
+        leaves: reader.leaves,
+        values: reader.values,
+        complete: !reader.too_deep,
+    })
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+/// What the walk over `data` collects.
+#[derive(Default)]
+struct Reader<'a> {
+    /// The path being read.
+    path: String,
+    /// Every leaf's path, one after the other.
+    paths: String,
+    leaves: Vec<LeafAt>,
+    values: Vec<Scalar<'a>>,
+    too_deep: bool,
+    /// Why the event was rejected, when it is not a JSON syntax error.
+    reason: Option<String>,
+}
+
+impl<'a> Reader<'a> {
+    fn reject<E: de::Error>(&mut self, reason: impl Into<String>) -> E {
+        let reason = reason.into();
+        let e = E::custom(&reason);
+        self.reason = Some(reason);
+        e
+    }
+
+    fn leaf(&mut self, value: Scalar<'a>) {
+        let start = self.paths.len();
+        self.paths.push_str(&self.path);
+        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(self.paths.len())) else {
+            // Over 4 GiB of paths: not reachable under MAX_LINE_BYTES; stop reading rather than lose a leaf.
+            self.too_deep = true;
+            return;
+        };
+        self.leaves.push(LeafAt { path: (start, end), value: self.values.len() });
+        self.values.push(value);
+    }
+}
+
+#[derive(Default)]
+struct Envelope<'a> {
+    ts: Option<Cow<'a, str>>,
+    program: Option<Cow<'a, str>>,
+    subject: Option<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
+    store: Option<Cow<'a, str>>,
+    has_data: bool,
+}
+
+struct EnvelopeSeed<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+}
+
+const NOT_AN_OBJECT: &str = "a capture must be a JSON object with `ts` and `data`";
+
+impl<'de, 'r> DeserializeSeed<'de> for EnvelopeSeed<'r, 'de> {
+    type Value = Envelope<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Envelope<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'r> Visitor<'de> for EnvelopeSeed<'r, 'de> {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a capture envelope")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+        let mut env = Envelope::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            let slot = match key.0.as_ref() {
+                "ts" => &mut env.ts,
+                "program" => &mut env.program,
+                "subject" => &mut env.subject,
+                "source" => &mut env.source,
+                "store" => &mut env.store,
+                "data" => {
+                    if env.has_data {
+                        return Err(self.reader.reject("`data` is given twice; an event has one `data` object"));
+                    }
+                    env.has_data = true;
+                    map.next_value_seed(DataSeed { reader: &mut *self.reader })?;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(self.reader.reject(format!(
+                    "`{}` is given twice; readers disagree on which one counts, so the event is not evaluated",
+                    key.0
+                )));
+            }
+            let value = map.next_value_seed(EnvString { reader: &mut *self.reader, key: &key.0 })?;
+            if value.is_none() && key.0 == "ts" {
+                return Err(self.reader.reject("`ts` must be a string: an RFC 3339 time with offset"));
+            }
+            *slot = value;
+        }
+        Ok(env)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Envelope<'de>, A::Error> {
+        Err(self.reader.reject(NOT_AN_OBJECT))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Envelope<'de>, E> {
+        Err(self.reader.reject(NOT_AN_OBJECT))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Envelope<'de>, E> {
+        Err(self.reader.reject(NOT_AN_OBJECT))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Envelope<'de>, E> {
+        Err(self.reader.reject(NOT_AN_OBJECT))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Envelope<'de>, E> {
+        Err(self.reader.reject(NOT_AN_OBJECT))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Envelope<'de>, E> {
+        Err(self.reader.reject(NOT_AN_OBJECT))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Envelope<'de>, E> {
+        Err(self.reader.reject(NOT_AN_OBJECT))
+    }
+}
+
+/// A string, borrowed from the input when it can be.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A string field of the envelope, or null.
+struct EnvString<'r, 'a, 'k> {
+    reader: &'r mut Reader<'a>,
+    key: &'k str,
+}
+
+impl<'de> DeserializeSeed<'de> for EnvString<'_, 'de, '_> {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> EnvString<'_, 'de, '_> {
+    fn wrong<E: de::Error>(self) -> Result<Option<Cow<'de, str>>, E> {
+        Err(self.reader.reject(format!("bad envelope: `{}` must be a string", self.key)))
+    }
+}
+
+impl<'de> Visitor<'de> for EnvString<'_, 'de, '_> {
+    type Value = Option<Cow<'de, str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        self.wrong()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        self.wrong()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        self.wrong()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        self.wrong()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        self.wrong()
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        self.wrong()
+    }
+}
+
+/// `data`: must be an object.
+struct DataSeed<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+}
+
+impl<'de, 'r> DeserializeSeed<'de> for DataSeed<'r, 'de> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'r> Visitor<'de> for DataSeed<'r, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Node { reader: self.reader, depth: 0 }.visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.reader.reject("`data` must be a JSON object"))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.reader.reject("`data` must be a JSON object"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.reader.reject("`data` must be a JSON object"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.reader.reject("`data` must be a JSON object"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.reader.reject("`data` must be a JSON object"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.reader.reject("`data` must be a JSON object"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.reader.reject("`data` must be a JSON object"))
+    }
+}
+
+/// Any value inside `data`, at `depth` (`data` itself is 0).
+struct Node<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    depth: usize,
+}
+
+impl<'de, 'r> DeserializeSeed<'de> for Node<'r, 'de> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self.depth > MAX_DEPTH {
+            self.reader.too_deep = true;
+            IgnoredAny::deserialize(d)?;
+            return Ok(());
+        }
+        d.deserialize_any(self)
+    }
+}
+
+/// Appends a key to the path.
+struct Key<'r> {
+    path: &'r mut String,
+}
+
+impl<'de, 'r> DeserializeSeed<'de> for Key<'r> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'r> Visitor<'de> for Key<'r> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(v);
+        Ok(())
+    }
+}
+
+use serde::de::Deserialize as _;
+
+impl<'de, 'r> Visitor<'de> for Node<'r, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (reader, depth) = (self.reader, self.depth + 1);
+        let len = reader.path.len();
+        while map.next_key_seed(Key { path: &mut reader.path })?.is_some() {
+            map.next_value_seed(Node { reader: &mut *reader, depth })?;
+            reader.path.truncate(len);
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (reader, depth) = (self.reader, self.depth + 1);
+        let len = reader.path.len();
+        reader.path.push_str("[]");
+        while seq.next_element_seed(Node { reader: &mut *reader, depth })?.is_some() {}
+        reader.path.truncate(len);
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.reader.leaf(Scalar::Bool(v));
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.reader.leaf(Scalar::Number(v.into()));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.reader.leaf(Scalar::Number(v.into()));
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        // JSON numbers are finite; serde_json reads an overflowing one as an error, not infinity.
+        if let Some(n) = serde_json::Number::from_f64(v) {
+            self.reader.leaf(Scalar::Number(n));
+        }
+        Ok(())
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.reader.leaf(Scalar::Str(Cow::Borrowed(v)));
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.reader.leaf(Scalar::Str(Cow::Owned(v.to_string())));
+        Ok(())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.reader.leaf(Scalar::Str(Cow::Owned(v)));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn leaves(line: &str) -> Vec<(String, String)> {
+        let c = parse_capture(line).unwrap();
+        c.leaves().map(|(p, v)| (p.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn good_capture() {
+        let c =
+            parse_capture(r#"{"ts":"2026-05-12T09:14:03-07:00","program":"mci","extra":[1,{"x":2}],"data":{"a":1}}"#)
+                .unwrap();
+        assert_eq!(c.program.as_deref(), Some("mci"));
+        assert_eq!(c.store, None);
+        assert_eq!(c.ts_text, "2026-05-12T09:14:03-07:00");
+        assert!(c.complete());
+    }
+
+    #[test]
+    fn leaves_match_the_value_walk() {
+        let data = json!({"input": {"keystrokes": [{"interval_ms": 5}, {"interval_ms": 7.5}], "pointer": {"x": -1}},
+                          "tags": ["a", "b\"q"], "nothing": null, "grid": [[1]], "e": {}, "f": [], "t": true,
+                          "big": 18446744073709551615u64, "esc": "caf\u{e9} \n"});
+        let line = json!({"ts": "2026-05-12T09:14:03Z", "data": data}).to_string();
+        let mut want = Vec::new();
+        crate::pattern::walk_leaves(&data, |l| {
+            let v = match l.value {
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            want.push((l.path.to_string(), v));
+        });
+        assert_eq!(leaves(&line), want);
+    }
+
+    #[test]
+    fn repeated_keys_in_data_are_all_read() {
+        let got = leaves(r#"{"ts":"2026-05-12T09:14:03Z","data":{"a":"x","a":"y"}}"#);
+        assert_eq!(got, [("a".to_string(), "x".to_string()), ("a".to_string(), "y".to_string())]);
+    }
+
+    #[test]
+    fn repeated_envelope_keys_are_rejected() {
+        let r = parse_capture(r#"{"ts":"2026-05-12T09:14:03Z","store":"a","store":"b","data":{}}"#).unwrap_err();
+        assert!(r.reason.contains("`store` is given twice"), "{}", r.reason);
+        let r = parse_capture(r#"{"ts":"2026-05-12T09:14:03Z","data":{},"data":{}}"#).unwrap_err();
+        assert!(r.reason.contains("`data` is given twice"), "{}", r.reason);
+    }
+
+    #[test]
+    fn rejections_say_why() {
+        let reason = |l: &str| parse_capture(l).unwrap_err().reason;
+        assert!(reason("{\"ts\":").starts_with("not valid JSON"));
+        assert!(reason(r#"{"ts":"2026-05-12T09:14:03Z","data":{}} x"#).starts_with("not valid JSON"));
+        assert!(reason(r#"{"data":{}}"#).contains("missing `ts`"));
+        assert!(reason(r#"{"ts":"2026-05-12T09:14:03Z"}"#).contains("missing `data`"));
+        assert!(reason(r#"{"ts":"yesterday","data":{}}"#).contains("RFC 3339"));
+        assert_eq!(reason(r#"{"ts":"2026-05-12T09:14:03Z","data":[1]}"#), "`data` must be a JSON object");
+        assert_eq!(reason(r#"{"ts":"2026-05-12T09:14:03Z","data":null}"#), "`data` must be a JSON object");
+        assert_eq!(reason("[1,2]"), NOT_AN_OBJECT);
+        assert_eq!(reason("7"), NOT_AN_OBJECT);
+        assert_eq!(
+            reason(r#"{"ts":"2026-05-12T09:14:03Z","store":7,"data":{}}"#),
+            "bad envelope: `store` must be a string"
+        );
+        assert!(reason(r#"{"ts":null,"data":{}}"#).contains("`ts` must be a string"));
+    }
+
+    #[test]
+    fn null_envelope_fields_are_absent() {
+        let c = parse_capture(r#"{"ts":"2026-05-12T09:14:03Z","store":null,"data":{}}"#).unwrap();
+        assert_eq!(c.store, None);
+    }
+
+    #[test]
+    fn depth_is_capped() {
+        let mut deep = String::from("1");
+        for _ in 0..MAX_DEPTH {
+            deep = format!("{{\"a\":{deep}}}");
+        }
+        let ok = format!(r#"{{"ts":"2026-05-12T09:14:03Z","data":{deep}}}"#);
+        assert!(parse_capture(&ok).unwrap().complete());
+        let too = format!(r#"{{"ts":"2026-05-12T09:14:03Z","data":{{"b":{deep}}}}}"#);
+        let c = parse_capture(&too).unwrap();
+        assert!(!c.complete());
+        // Far deeper: skipped without recursion, still marked.
+        let way = format!(
+            r#"{{"ts":"2026-05-12T09:14:03Z","data":{{"a":{}1{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(!parse_capture(&way).unwrap().complete());
+    }
+}
