@@ -406,6 +406,7 @@ impl PluginModule {
         let m = PluginModule::link(engine, module, config)?;
         let mut inst = m.instantiate()?;
         inst.load_bundle(bundle)?;
+        inst.release_input()?;
         let mut state = Snapshot { store: &mut inst.store, instance: inst.handle, failed: None };
         let snapshot = block_on(wizer.snapshot(&cx, &mut state))
             .ok_or_else(|| module_err("pre-initialization did not finish"))?
@@ -491,6 +492,7 @@ impl PluginModule {
             handle: instance,
             store,
             config: self.config,
+            input: None,
             _ticker: self.ticker.clone(),
         })
     }
@@ -603,8 +605,13 @@ pub struct Instance {
     configure: TypedFunc<(u32, u32), u64>,
     decide: TypedFunc<(u32, u32), u64>,
     config: HostConfig,
+    /// A guest buffer kept for inputs up to [`KEPT_INPUT_BYTES`]: (ptr, capacity).
+    input: Option<(u32, u32)>,
     _ticker: Option<Arc<Ticker>>,
 }
+
+/// Inputs up to this size reuse one guest buffer; larger ones get their own, freed after the call.
+const KEPT_INPUT_BYTES: u32 = 64 << 10;
 
 /// The reply of `scopecheck_load` / `scopecheck_configure`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -679,10 +686,27 @@ impl Instance {
         self.prepare(fuel)?;
         let len = u32::try_from(bytes.len())
             .map_err(|_| HostError::TooLarge { size: bytes.len(), limit: u32::MAX as usize })?;
-        let ptr = self.alloc.call(&mut self.store, len).map_err(|e| self.classify(e, fuel))?;
-        if ptr == 0 {
-            return Err(HostError::OutOfMemory { limit: self.config.max_memory_bytes });
-        }
+        // Small inputs go to one kept buffer (grown as needed), so a decision costs no
+        // allocation calls into the guest for its input.
+        let keep = len <= KEPT_INPUT_BYTES;
+        let (ptr, cap) = match self.input {
+            Some((p, cap)) if keep && len <= cap => (p, cap),
+            kept => {
+                if keep && let Some((p, cap)) = kept {
+                    self.input = None;
+                    self.free.call(&mut self.store, (p, cap)).map_err(|e| self.classify(e, fuel))?;
+                }
+                let cap = if keep { len.next_power_of_two().clamp(4096, KEPT_INPUT_BYTES) } else { len };
+                let p = self.alloc.call(&mut self.store, cap).map_err(|e| self.classify(e, fuel))?;
+                if p == 0 {
+                    return Err(HostError::OutOfMemory { limit: self.config.max_memory_bytes });
+                }
+                if keep {
+                    self.input = Some((p, cap));
+                }
+                (p, cap)
+            }
+        };
         self.memory
             .write(&mut self.store, ptr as usize, bytes)
             .map_err(|e| HostError::BadReply(format!("scopecheck_alloc gave a buffer outside memory: {e}")))?;
@@ -692,7 +716,9 @@ impl Instance {
             Call::Decide => &self.decide,
         };
         let packed = f.call(&mut self.store, (ptr, len)).map_err(|e| self.classify(e, fuel))?;
-        self.free.call(&mut self.store, (ptr, len)).map_err(|e| self.classify(e, fuel))?;
+        if !keep {
+            self.free.call(&mut self.store, (ptr, cap)).map_err(|e| self.classify(e, fuel))?;
+        }
         let rptr = (packed >> 32) as usize;
         let rlen = (packed & 0xffff_ffff) as usize;
         if rptr == 0 {
@@ -710,6 +736,15 @@ impl Instance {
         let (rp, rl) = (u32::try_from(rptr).unwrap_or(0), u32::try_from(rlen).unwrap_or(0));
         self.free.call(&mut self.store, (rp, rl)).map_err(|e| self.classify(e, fuel))?;
         Ok(reply)
+    }
+
+    /// Gives the kept input buffer back to the guest.
+    fn release_input(&mut self) -> Result<(), HostError> {
+        if let Some((p, cap)) = self.input.take() {
+            let budget = self.budget(Call::Configure);
+            self.free.call(&mut self.store, (p, cap)).map_err(|e| self.classify(e, budget))?;
+        }
+        Ok(())
     }
 
     /// Loads a bundle (the file's bytes).

@@ -113,7 +113,15 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
             MAX_LINE_BYTES
         )));
     }
-    let mut reader = Reader::default();
+    // Sized for a typical event up front (a leaf costs at least six bytes of JSON, `"k":1,`),
+    // so that reading it does not grow these again and again.
+    let mut reader = Reader {
+        path: String::with_capacity(128),
+        paths: String::with_capacity(line.len().min(1 << 16)),
+        leaves: Vec::with_capacity((line.len() / 16).min(4096)),
+        values: Vec::with_capacity((line.len() / 16).min(4096)),
+        ..Reader::default()
+    };
     let mut de = serde_json::Deserializer::from_str(line);
     let envelope = EnvelopeSeed { reader: &mut reader }.deserialize(&mut de).and_then(|env| {
         de.end()?;

@@ -215,7 +215,10 @@ pub struct Decider {
 impl Decider {
     /// A decider over an engine.
     pub fn new(engine: Arc<Engine>, options: DecideOptions) -> Result<Decider> {
-        Ok(Decider { eval: Evaluator::new(engine)?, options })
+        let mut eval = Evaluator::new(engine)?;
+        // Per-store field counts are for audits' retention reports; a decider never reads them.
+        eval.set_field_store_counts(false);
+        Ok(Decider { eval, options })
     }
 
     /// A decider over a bundle, with the bundle's options.

@@ -265,9 +265,10 @@ pub struct Evaluator {
     cedar_calls: u64,
     use_cache: bool,
     observe_fields: bool,
+    count_field_stores: bool,
     field_stores: HashMap<(u32, u32), u64>,
     /// Leaf-path sequences seen, by [`Capture::shape_key`]: the interned paths and their order.
-    shapes: HashMap<Box<[u8]>, Arc<Shape>>,
+    shapes: HashMap<ShapeKey, Arc<Shape>>,
     shape_bytes: usize,
     shape_key: Vec<u8>,
     scratch_cats: Vec<(u32, CatAgg)>,
@@ -278,6 +279,40 @@ pub struct Evaluator {
 struct Shape {
     /// (path id, leaf index), sorted by path name, then document order.
     order: Box<[(u32, u32)]>,
+    /// What the scope and the names say of each path, in `order`'s group order.
+    infos: Box<[Arc<PathInfo>]>,
+}
+
+/// A shape cache key ([`Capture::shape_key`]), compared a word at a time: byte loops are slow in
+/// the wasm plugin, whose `memcmp` is a plain loop.
+#[derive(Debug, Clone)]
+struct ShapeKey(Vec<u8>);
+
+impl std::hash::Hash for ShapeKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+impl PartialEq for ShapeKey {
+    fn eq(&self, other: &Self) -> bool {
+        words_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ShapeKey {}
+
+fn words_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (wa.remainder(), wb.remainder());
+    wa.zip(wb).all(|(x, y)| {
+        let x: [u8; 8] = x.try_into().unwrap_or_default();
+        let y: [u8; 8] = y.try_into().unwrap_or_default();
+        u64::from_ne_bytes(x) == u64::from_ne_bytes(y)
+    }) && ra == rb
 }
 
 /// The shape cache is emptied when its keys pass this size (bytes).
@@ -369,6 +404,7 @@ impl Evaluator {
             cedar_calls: 0,
             use_cache: true,
             observe_fields: false,
+            count_field_stores: true,
             field_stores: HashMap::default(),
             shapes: HashMap::default(),
             shape_bytes: 0,
@@ -405,6 +441,12 @@ impl Evaluator {
     /// Also report, in each outcome, every field seen and its categories (off by default: it costs).
     pub fn set_field_observations(&mut self, on: bool) {
         self.observe_fields = on;
+    }
+
+    /// Counts, per (field, store), the events that wrote it, for [`Evaluator::field_stores`]
+    /// (on by default; a runtime decider that never reads them turns them off).
+    pub fn set_field_store_counts(&mut self, on: bool) {
+        self.count_field_stores = on;
     }
 
     /// How many events wrote each field to each store: (path, store, events), sorted.
@@ -597,12 +639,12 @@ impl Evaluator {
 
     /// The event's leaf paths, interned and in visiting order; planned once per distinct shape.
     fn shape_of(&mut self, cap: &Capture<'_>) -> Arc<Shape> {
-        let mut key = std::mem::take(&mut self.shape_key);
-        key.clear();
-        cap.shape_key(&mut key);
-        if let Some(s) = self.shapes.get(key.as_slice()) {
+        let mut key = ShapeKey(std::mem::take(&mut self.shape_key));
+        key.0.clear();
+        cap.shape_key(&mut key.0);
+        if let Some(s) = self.shapes.get(&key) {
             let s = Arc::clone(s);
-            self.shape_key = key;
+            self.shape_key = key.0;
             return s;
         }
         let mut order: Vec<(u32, u32)> = Vec::with_capacity(cap.leaf_count());
@@ -611,16 +653,23 @@ impl Evaluator {
         }
         // Stable: a path's values keep their document order.
         order.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
-        let shape = Arc::new(Shape { order: order.into() });
-        if key.len() <= MAX_SHAPE_KEY && self.use_cache {
-            if self.shape_bytes + key.len() > MAX_SHAPE_BYTES {
+        let mut infos = Vec::new();
+        for group in order.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(&(path_id, _)) = group.first() {
+                infos.push(self.path_info(path_id));
+            }
+        }
+        let shape = Arc::new(Shape { order: order.into(), infos: infos.into() });
+        let len = key.0.len();
+        key.0.shrink_to_fit();
+        if len <= MAX_SHAPE_KEY && self.use_cache {
+            if self.shape_bytes + len > MAX_SHAPE_BYTES {
                 self.shapes.clear();
                 self.shape_bytes = 0;
             }
-            self.shape_bytes += key.len();
-            self.shapes.insert(key.as_slice().into(), Arc::clone(&shape));
+            self.shape_bytes += len;
+            self.shapes.insert(key, Arc::clone(&shape));
         }
-        self.shape_key = key;
         shape
     }
 
@@ -727,10 +776,9 @@ impl Evaluator {
         let unclassified = self.strings.intern(UNCLASSIFIED);
         // The leaves grouped by path, in path order (stable: values keep their order), so that
         // an event's outcome never depends on what this evaluator saw before.
-        for group in shape.order.chunk_by(|a, b| a.0 == b.0) {
+        for (group, info) in shape.order.chunk_by(|a, b| a.0 == b.0).zip(shape.infos.iter()) {
             let Some(&(path_id, first)) = group.first() else { continue };
             let Some(first_value) = cap.value(first as usize) else { continue };
-            let info = self.path_info(path_id);
             cats.clear();
             for &(c, conf) in &info.name_categories {
                 if !cats.iter().any(|(x, _)| *x == c) {
@@ -861,7 +909,7 @@ impl Evaluator {
             for (c, _) in cats.iter().filter(|(c, _)| *c != unclassified) {
                 kept.entry(*c).or_default().push(path_id);
             }
-            if store != NO_STORE {
+            if store != NO_STORE && self.count_field_stores {
                 *self.field_stores.entry((path_id, store_id)).or_insert(0) += 1;
             }
             if self.observe_fields {

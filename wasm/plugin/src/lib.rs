@@ -210,6 +210,14 @@ mod abi {
 
     fn json_reply<T: serde::Serialize>(value: &T) -> u64 {
         match serde_json::to_vec(value) {
+            Ok(b) if !b.is_empty() => {
+                // The text's own buffer is the reply: exactly `len` bytes with alignment 1, the
+                // layout `scopecheck_free(ptr, len)` gives back.
+                let b = b.into_boxed_slice();
+                let len = b.len();
+                let ptr = Box::into_raw(b).cast::<u8>();
+                ((ptr as usize as u64) << 32) | (len as u64)
+            }
             Ok(b) => reply(&b),
             // Serializing our own types does not fail; if it did, the host sees an empty reply
             // and denies.

@@ -235,10 +235,21 @@ impl Detectors {
         // use Unicode word boundaries; run it on an ASCII shadow of the text
         // instead (it only has to say *which* patterns may match). The
         // detectors' own regexes still run on the real text.
-        let matches = if text.is_ascii() { self.set.matches(text) } else { self.set.matches(&ascii_shadow(text)) };
-        for set_idx in matches.iter() {
-            if let Some(&i) = self.set_index.get(set_idx) {
-                self.run(i, text, &mut found);
+        let shadow;
+        let hay = if text.is_ascii() {
+            text
+        } else {
+            shadow = ascii_shadow(text);
+            shadow.as_str()
+        };
+        // Most short values (telemetry, ids, labels) match no pattern: a plain search says so
+        // sooner than the overlapping one that names every pattern. Long texts nearly always
+        // match something, so they go straight to the overlapping search.
+        if hay.len() > 256 || self.set.is_match(hay) {
+            for set_idx in self.set.matches(hay).iter() {
+                if let Some(&i) = self.set_index.get(set_idx) {
+                    self.run(i, text, &mut found);
+                }
             }
         }
         for &i in &self.always {
