@@ -18,7 +18,11 @@ use scopecheck_host::{HostConfig, Plugin, PluginModule};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+#[path = "../../scopecheck/benches/common/mod.rs"]
+mod common;
+use common::{interleaved, percentiles};
 
 const EVENT: &str = include_str!("../../scopecheck/benches/event.json").trim_ascii_end();
 
@@ -45,33 +49,6 @@ fn bundle() -> Vec<u8> {
         ..Setup::default()
     };
     Bundle::from_setup(&setup, BundleOptions::default()).unwrap().to_bytes().unwrap()
-}
-
-fn percentiles(mut f: impl FnMut(), n: usize) -> (Duration, Duration) {
-    let mut t = Vec::with_capacity(n);
-    for _ in 0..n {
-        let s = Instant::now();
-        f();
-        t.push(s.elapsed());
-    }
-    t.sort();
-    (t[n / 2], t[n * 99 / 100])
-}
-
-/// Times `a` and `b` in turn, one call each, `n` times: both see the same machine load.
-fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), n: usize) -> [(Duration, Duration); 2] {
-    let (mut ta, mut tb) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for _ in 0..n {
-        let s = Instant::now();
-        a();
-        ta.push(s.elapsed());
-        let s = Instant::now();
-        b();
-        tb.push(s.elapsed());
-    }
-    ta.sort();
-    tb.sort();
-    [(ta[n / 2], ta[n * 99 / 100]), (tb[n / 2], tb[n * 99 / 100])]
 }
 
 fn benches(c: &mut Criterion) {

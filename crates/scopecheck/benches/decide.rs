@@ -16,23 +16,15 @@ use scopecheck::{Setup, Source};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
 
 /// The same event as the host bench's.
 pub const EVENT: &str = include_str!("event.json");
 
-fn p50(mut f: impl FnMut(), n: usize) -> Duration {
-    for _ in 0..n / 10 {
-        f();
-    }
-    let mut t = Vec::with_capacity(n);
-    for _ in 0..n {
-        let s = Instant::now();
-        f();
-        t.push(s.elapsed());
-    }
-    t.sort();
-    t[n / 2]
+fn p50(f: impl FnMut(), n: usize) -> Duration {
+    common::percentiles(f, n).0
 }
 
 fn main() {
