@@ -570,6 +570,9 @@ mod tests {
         let d: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(d.len(), 2);
         assert!(d.iter().all(|d| d["decision"] == "deny" && d["error"]["code"] == "invalid_event"));
+        let (code, _, err) = cli(&["enforce", "--scope", scope.to_str().unwrap(), "--preinitialize"], "");
+        assert_eq!(code, 2);
+        assert!(err.contains("--preinitialize") && err.contains("--engine wasm"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
