@@ -21,7 +21,7 @@ use crate::decide::{DecideOptions, Mode};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::eval::{Engine, Options};
 use crate::rules::{BASELINE_FILE, BASELINE_SRC, RulePack, SCHEMA_SRC, Severity};
-use crate::{Setup, Source, detect, detector_error, observe, scope, taxonomy};
+use crate::{Setup, Source, detect, detector_error, taxonomy};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -40,6 +40,13 @@ pub struct Text {
     pub name: String,
     /// Its contents.
     pub text: String,
+}
+
+impl Text {
+    /// (name, text).
+    fn named(&self) -> (&str, &str) {
+        (&self.name, &self.text)
+    }
 }
 
 impl From<&Source> for Text {
@@ -271,26 +278,22 @@ impl Bundle {
     pub fn engine(&self) -> Result<Engine> {
         let p = &self.payload;
         let taxonomy = taxonomy::Taxonomy::from_yaml(&p.taxonomy.text, &p.taxonomy.name)?;
-        let scope = scope::CompiledScope::load(&p.scope.text, &p.scope.name, &taxonomy)?;
-        let mut rules = RulePack::schema_only()?;
-        for r in &p.policies {
-            rules.add_source(&r.text, &r.name)?;
+        crate::Parts {
+            taxonomy,
+            scope: p.scope.named(),
+            rules: RulePack::schema_only()?,
+            policies: p.policies.iter().map(Text::named).collect(),
+            disable: &p.disable,
+            detectors: detect::Detectors::empty().map_err(detector_error)?,
+            detector_files: p.detectors.iter().map(Text::named).collect(),
+            stores: p.stores.as_ref().map(Text::named),
+            options: Options {
+                min_confidence: p.options.min_confidence,
+                show_evidence: p.options.show_evidence,
+                max_evidence: p.options.max_evidence,
+            },
         }
-        rules.disable(&p.disable)?;
-        let mut detectors = detect::Detectors::empty().map_err(detector_error)?;
-        for d in &p.detectors {
-            detectors.add_yaml(&d.text, &d.name).map_err(detector_error)?;
-        }
-        let inventory = match &p.stores {
-            Some(s) => observe::parse_inventory(&s.text, &s.name)?,
-            None => Vec::new(),
-        };
-        let options = Options {
-            min_confidence: p.options.min_confidence,
-            show_evidence: p.options.show_evidence,
-            max_evidence: p.options.max_evidence,
-        };
-        Ok(Engine::new(scope, taxonomy, detectors, rules, inventory, options))
+        .build()
     }
 
     /// The decision options the bundle asks for.

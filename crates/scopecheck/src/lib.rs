@@ -33,6 +33,11 @@ impl Source {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         Source { name: name.into(), text: text.into() }
     }
+
+    /// (name, text).
+    pub(crate) fn named(&self) -> (&str, &str) {
+        (&self.name, &self.text)
+    }
 }
 
 /// Everything an audit or a plugin needs, as texts (no file access here, so the
@@ -63,27 +68,62 @@ impl Setup {
             return Err(Error::new(ErrorKind::Scope, Location::file("--scope"), "no scope given")
                 .with_help("pass the declared scope with `--scope scope.yaml`"));
         };
-        let scope = scope::CompiledScope::load(&scope_src.text, &scope_src.name, &taxonomy)?;
-        let mut rules = if self.no_baseline { rules::RulePack::schema_only()? } else { rules::RulePack::builtin()? };
-        for p in &self.policies {
-            rules.add_source(&p.text, &p.name)?;
+        Parts {
+            taxonomy,
+            scope: scope_src.named(),
+            rules: if self.no_baseline { rules::RulePack::schema_only()? } else { rules::RulePack::builtin()? },
+            policies: self.policies.iter().map(Source::named).collect(),
+            disable: &self.disable,
+            detectors: detect::Detectors::builtin().map_err(detector_error)?,
+            detector_files: self.detectors.iter().map(Source::named).collect(),
+            stores: self.stores.as_ref().map(Source::named),
+            options: self.options,
         }
-        rules.disable(&self.disable)?;
-        let mut detectors = detect::Detectors::builtin().map_err(detector_error)?;
-        for d in &self.detectors {
-            detectors.add_yaml(&d.text, &d.name).map_err(detector_error)?;
-        }
-        let inventory = match &self.stores {
-            Some(s) => observe::parse_inventory(&s.text, &s.name)?,
-            None => Vec::new(),
-        };
-        Ok(eval::Engine::new(scope, taxonomy, detectors, rules, inventory, self.options))
+        .build()
     }
 
     /// Builds an auditor ready to take input.
     pub fn auditor(&self) -> Result<audit::Auditor> {
         let engine = Arc::new(self.build()?);
         Ok(audit::Auditor::new(eval::Evaluator::new(engine)?))
+    }
+}
+
+/// What an engine is made of, the files as (name, text). [`Setup::build`] and
+/// [`bundle::Bundle::engine`] both assemble through it, so a bundle builds the engine the audit builds.
+pub(crate) struct Parts<'a> {
+    pub taxonomy: taxonomy::Taxonomy,
+    pub scope: (&'a str, &'a str),
+    /// The rules to start from (the baseline, or the schema alone).
+    pub rules: rules::RulePack,
+    pub policies: Vec<(&'a str, &'a str)>,
+    pub disable: &'a [String],
+    /// The detectors to start from (the built-in ones, or none).
+    pub detectors: detect::Detectors,
+    pub detector_files: Vec<(&'a str, &'a str)>,
+    pub stores: Option<(&'a str, &'a str)>,
+    pub options: eval::Options,
+}
+
+impl Parts<'_> {
+    /// Loads and checks everything, in this order: scope, rules, detectors, store inventory.
+    pub(crate) fn build(self) -> Result<eval::Engine> {
+        let (name, text) = self.scope;
+        let scope = scope::CompiledScope::load(text, name, &self.taxonomy)?;
+        let mut rules = self.rules;
+        for (name, text) in self.policies {
+            rules.add_source(text, name)?;
+        }
+        rules.disable(self.disable)?;
+        let mut detectors = self.detectors;
+        for (name, text) in self.detector_files {
+            detectors.add_yaml(text, name).map_err(detector_error)?;
+        }
+        let inventory = match self.stores {
+            Some((name, text)) => observe::parse_inventory(text, name)?,
+            None => Vec::new(),
+        };
+        Ok(eval::Engine::new(scope, self.taxonomy, detectors, rules, inventory, self.options))
     }
 }
 

@@ -34,7 +34,7 @@ pub use cipher::{CipherAssessment, assess_ciphertext};
 pub use redact::redact;
 use spec::{Boundary, NameRule, SpanMode, ValueDetector};
 pub use spec::{DetectorError, Position};
-pub use taxonomy::CATEGORY_IDS;
+pub use taxonomy::category_ids;
 
 /// The built-in detector definitions.
 pub const BUILTIN_YAML: &str = include_str!("../../../../policies/detectors.yaml");

@@ -538,7 +538,7 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
                 at: loc.at(l),
                 id,
                 name: cat.clone(),
-                suggestion: did_you_mean(cat, taxonomy::CATEGORY_IDS.iter().copied()),
+                suggestion: did_you_mean(cat, taxonomy::category_ids().iter().map(String::as_str)),
                 src: loc.src(),
                 span: (l.offset, l.len).into(),
             });

@@ -1,68 +1,20 @@
-//! Taxonomy ids detectors may use as categories (the contract in TAXONOMY_IDS.md).
+//! The category ids detectors may use: those of the built-in taxonomy (`policies/taxonomy.yaml`),
+//! parents included. One source: the taxonomy file, read once.
 
-/// Every valid category id, parents included.
-pub const CATEGORY_IDS: &[&str] = &[
-    "behavior",
-    "behavior.input",
-    "behavior.input.keystroke_timing",
-    "behavior.input.pointer",
-    "behavior.app_interaction",
-    "behavior.app_usage",
-    "behavior.browsing",
-    "behavior.meeting_activity",
-    "content",
-    "content.chat",
-    "content.email",
-    "content.transcript",
-    "content.audio",
-    "content.screen_capture",
-    "content.screen_text",
-    "content.typed_text",
-    "content.document",
-    "content.free_text",
-    "contact",
-    "contact.name",
-    "contact.email",
-    "contact.phone",
-    "contact.address",
-    "contact.date_of_birth",
-    "government_id",
-    "government_id.us_ssn",
-    "government_id.us_itin",
-    "government_id.ca_sin",
-    "government_id.uk_nino",
-    "government_id.passport",
-    "government_id.drivers_license",
-    "government_id.tax_id",
-    "financial",
-    "financial.payment_card",
-    "financial.bank_account",
-    "financial.tax",
-    "financial.payroll",
-    "health",
-    "health.diagnosis",
-    "health.medication",
-    "health.record",
-    "credentials",
-    "credentials.password",
-    "credentials.api_key",
-    "credentials.private_key",
-    "credentials.token",
-    "biometric",
-    "biometric.face",
-    "biometric.voice",
-    "biometric.fingerprint",
-    "location",
-    "location.ip_address",
-    "location.precise",
-    "location.coarse",
-    "employment",
-    "employment.performance",
-    "employment.attendance",
-    "employment.hr_record",
-    "employment.employee_id",
-];
+use std::sync::OnceLock;
 
+/// Every valid category id, parents included, parents before children.
+pub fn category_ids() -> &'static [String] {
+    static IDS: OnceLock<Vec<String>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        // The built-in taxonomy is part of this crate and checked by its tests; were it ever
+        // unreadable, no category would be known and every detector's category would be
+        // reported as unknown, which is an error the user sees, not a silent pass.
+        crate::taxonomy::Taxonomy::builtin().map(|t| t.iter().map(|c| c.id.clone()).collect()).unwrap_or_default()
+    })
+}
+
+/// Whether `id` is a category of the built-in taxonomy.
 pub fn is_known(id: &str) -> bool {
-    CATEGORY_IDS.contains(&id)
+    category_ids().iter().any(|c| c == id)
 }
