@@ -3,8 +3,10 @@
 //! An event is read straight from its JSON text into what the evaluator needs: the envelope's
 //! fields and, for `data`, every non-null scalar leaf with its normalized path (`a.b[].c`, as
 //! [`crate::pattern::walk_leaves`] builds them), in document order. No JSON tree is built:
-//! strings without escapes are borrowed from the line, the paths share one buffer, so an event
-//! costs a few allocations however many fields it has.
+//! strings without escapes are borrowed from the line, each distinct path is kept once in one
+//! buffer (leaves refer to it by number), so an event costs a few allocations however many
+//! fields it has, and its paths cannot take more memory than [`path_budget`] allows, however
+//! long and repeated its keys.
 //!
 //! The envelope is strict where a lenient reading could be abused: a key of the envelope given
 //! twice (`"store"` twice, say) rejects the event, since two JSON readers may keep different
@@ -42,12 +44,6 @@ impl fmt::Display for Scalar<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct LeafAt {
-    path: (u32, u32),
-    value: usize,
-}
-
 /// A parsed, checked event.
 #[derive(Debug, Clone)]
 pub struct Capture<'a> {
@@ -63,19 +59,73 @@ pub struct Capture<'a> {
     pub source: Option<Cow<'a, str>>,
     /// Where it was written.
     pub store: Option<Cow<'a, str>>,
+    /// The distinct leaf paths, one after the other.
     paths: String,
-    leaves: Vec<LeafAt>,
+    /// Where each distinct path ends in `paths`.
+    path_ends: Vec<u32>,
+    /// Each leaf's path (an index into `path_ends`), in document order.
+    leaves: Vec<u32>,
+    /// Each leaf's value, in document order.
     values: Vec<Scalar<'a>>,
     complete: bool,
+}
+
+/// A node of the path tree: a key (or `[]`, for an array) under its parent.
+#[derive(Debug, Clone, Copy)]
+struct PathNode {
+    parent: u32,
+    /// The key's bytes in `segments`; `None` for `[]`.
+    key: Option<(u32, u32)>,
+    /// The distinct path number, once a leaf is met at this node.
+    path: Option<u32>,
+}
+
+const ROOT: PathNode = PathNode { parent: 0, key: None, path: None };
+
+fn node_hash(parent: u32, key: Option<&str>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_u32(parent);
+    match key {
+        Some(k) => {
+            h.write_u8(1);
+            h.write(k.as_bytes());
+        }
+        None => h.write_u8(0),
+    }
+    h.finish()
+}
+
+/// The text of distinct path `id`.
+fn distinct<'p>(paths: &'p str, ends: &[u32], id: u32) -> &'p str {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends.get(i - 1).map_or(0, |e| *e as usize) };
+    let end = ends.get(i).map_or(0, |e| *e as usize);
+    paths.get(start..end).unwrap_or("")
+}
+
+/// How many bytes the distinct field paths of one event may take: 1 MiB, or four times the
+/// line, whichever is more. Real events stay far below (their paths are about as long as their
+/// keys); only keys that are very long and repeated under many fields reach it.
+pub fn path_budget(line_len: usize) -> usize {
+    (1 << 20).max(line_len.saturating_mul(4))
 }
 
 impl<'a> Capture<'a> {
     /// The non-null scalar leaves of `data`, with their normalized paths, in document order.
     pub fn leaves(&self) -> impl Iterator<Item = (&str, &Scalar<'a>)> + '_ {
-        self.leaves.iter().filter_map(|l| {
-            let path = self.paths.get(l.path.0 as usize..l.path.1 as usize)?;
-            Some((path, self.values.get(l.value)?))
-        })
+        self.leaves.iter().zip(&self.values).map(|(&id, value)| (distinct(&self.paths, &self.path_ends, id), value))
+    }
+
+    /// The distinct leaf paths, by number (two numbers may name the same text: `{"a.b": 1}`
+    /// and `{"a": {"b": 1}}`).
+    pub(crate) fn distinct_paths(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.path_ends.len()).map(|i| distinct(&self.paths, &self.path_ends, u32::try_from(i).unwrap_or(u32::MAX)))
+    }
+
+    /// Each leaf's distinct path number, in document order.
+    pub(crate) fn leaf_paths(&self) -> &[u32] {
+        &self.leaves
     }
 
     /// How many leaves `data` has.
@@ -85,16 +135,20 @@ impl<'a> Capture<'a> {
 
     /// The value of leaf `i` (document order).
     pub fn value(&self, i: usize) -> Option<&Scalar<'a>> {
-        self.leaves.get(i).and_then(|l| self.values.get(l.value))
+        self.values.get(i)
     }
 
     /// Writes a key that names the sequence of leaf paths exactly (not the values): the
-    /// paths' total length, the paths, and where each ends.
+    /// distinct paths' total length and text, their count and ends, then each leaf's path number.
     pub(crate) fn shape_key(&self, key: &mut Vec<u8>) {
         key.extend_from_slice(&(self.paths.len() as u64).to_le_bytes());
         key.extend_from_slice(self.paths.as_bytes());
+        key.extend_from_slice(&(self.path_ends.len() as u64).to_le_bytes());
+        for e in &self.path_ends {
+            key.extend_from_slice(&e.to_le_bytes());
+        }
         for l in &self.leaves {
-            key.extend_from_slice(&l.path.1.to_le_bytes());
+            key.extend_from_slice(&l.to_le_bytes());
         }
     }
 
@@ -117,9 +171,13 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
     // so that reading it does not grow these again and again.
     let mut reader = Reader {
         path: String::with_capacity(128),
-        paths: String::with_capacity(line.len().min(1 << 16)),
+        paths: String::with_capacity((line.len() / 2).min(1 << 16)),
+        path_ends: Vec::with_capacity((line.len() / 32).min(4096)),
+        nodes: Vec::with_capacity((line.len() / 16).min(4096)),
+        segments: String::with_capacity((line.len() / 4).min(1 << 16)),
         leaves: Vec::with_capacity((line.len() / 16).min(4096)),
         values: Vec::with_capacity((line.len() / 16).min(4096)),
+        budget: path_budget(line.len()),
         ..Reader::default()
     };
     let mut de = serde_json::Deserializer::from_str(line);
@@ -156,6 +214,7 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
         source: env.source,
         store: env.store,
         paths: reader.paths,
+        path_ends: reader.path_ends,
         leaves: reader.leaves,
         values: reader.values,
         complete: !reader.too_deep,
@@ -171,9 +230,18 @@ fn truncate(s: &str, n: usize) -> String {
 struct Reader<'a> {
     /// The path being read.
     path: String,
-    /// Every leaf's path, one after the other.
+    /// The distinct leaf paths, one after the other, and where each ends.
     paths: String,
-    leaves: Vec<LeafAt>,
+    path_ends: Vec<u32>,
+    /// The tree of paths met: node 0 is `data`; a node is a key or `[]` under its parent.
+    nodes: Vec<PathNode>,
+    /// The nodes' numbers, by the hash of (parent, segment).
+    node_index: hashbrown::HashTable<u32>,
+    /// The keys of the nodes, one after the other.
+    segments: String,
+    /// Most bytes `paths` may take.
+    budget: usize,
+    leaves: Vec<u32>,
     values: Vec<Scalar<'a>>,
     too_deep: bool,
     /// Why the event was rejected, when it is not a JSON syntax error.
@@ -188,16 +256,58 @@ impl<'a> Reader<'a> {
         e
     }
 
-    fn leaf(&mut self, value: Scalar<'a>) {
-        let start = self.paths.len();
-        self.paths.push_str(&self.path);
-        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(self.paths.len())) else {
-            // Over 4 GiB of paths: not reachable under MAX_LINE_BYTES; stop reading rather than lose a leaf.
-            self.too_deep = true;
-            return;
+    /// The node for `key` (or `[]` when `None`) under `parent`, made if new. Costs the key's
+    /// length, whatever the length of the path above it.
+    fn child(&mut self, parent: u32, key: Option<&str>) -> u32 {
+        let Reader { nodes, node_index, segments, .. } = self;
+        let hash = node_hash(parent, key);
+        let key_of = |n: &PathNode| n.key.map(|(s, e)| segments.get(s as usize..e as usize).unwrap_or(""));
+        let found =
+            node_index.find(hash, |&id| nodes.get(id as usize).is_some_and(|n| n.parent == parent && key_of(n) == key));
+        if let Some(&id) = found {
+            return id;
+        }
+        let range = key.map(|k| {
+            let start = segments.len();
+            segments.push_str(k);
+            (u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(segments.len()).unwrap_or(u32::MAX))
+        });
+        let id = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+        nodes.push(PathNode { parent, key: range, path: None });
+        node_index.insert_unique(hash, id, |&id| {
+            let n = nodes.get(id as usize).copied().unwrap_or(ROOT);
+            node_hash(n.parent, n.key.map(|(s, e)| segments.get(s as usize..e as usize).unwrap_or("")))
+        });
+        id
+    }
+
+    /// A scalar at `node`, whose path is `self.path`.
+    fn leaf<E: de::Error>(&mut self, node: u32, value: Scalar<'a>) -> Result<(), E> {
+        let known = self.nodes.get(node as usize).and_then(|n| n.path);
+        let id = match known {
+            Some(id) => id,
+            None => {
+                if self.paths.len().saturating_add(self.path.len()) > self.budget {
+                    let budget = self.budget;
+                    return Err(self.reject(format!(
+                        "the field paths in `data` add up to more than {budget} bytes (very long keys repeated \
+                         under many fields); shorten the keys or split the event"
+                    )));
+                }
+                self.paths.push_str(&self.path);
+                let (Ok(id), Ok(end)) = (u32::try_from(self.path_ends.len()), u32::try_from(self.paths.len())) else {
+                    return Err(self.reject("`data` has too many distinct field paths"));
+                };
+                self.path_ends.push(end);
+                if let Some(n) = self.nodes.get_mut(node as usize) {
+                    n.path = Some(id);
+                }
+                id
+            }
         };
-        self.leaves.push(LeafAt { path: (start, end), value: self.values.len() });
+        self.leaves.push(id);
         self.values.push(value);
+        Ok(())
     }
 }
 
@@ -390,7 +500,10 @@ impl<'de, 'r> Visitor<'de> for DataSeed<'r, 'de> {
         f.write_str("an object")
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        Node { reader: self.reader, depth: 0 }.visit_map(map)
+        if self.reader.nodes.is_empty() {
+            self.reader.nodes.push(ROOT);
+        }
+        Node { reader: self.reader, depth: 0, node: 0 }.visit_map(map)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         Err(self.reader.reject("`data` must be a JSON object"))
@@ -419,6 +532,8 @@ impl<'de, 'r> Visitor<'de> for DataSeed<'r, 'de> {
 struct Node<'r, 'a> {
     reader: &'r mut Reader<'a>,
     depth: usize,
+    /// Its place in the path tree.
+    node: u32,
 }
 
 impl<'de, 'r> DeserializeSeed<'de> for Node<'r, 'de> {
@@ -433,29 +548,30 @@ impl<'de, 'r> DeserializeSeed<'de> for Node<'r, 'de> {
     }
 }
 
-/// Appends a key to the path.
-struct Key<'r> {
-    path: &'r mut String,
+/// Appends a key to the path; its value is the key's node.
+struct Key<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    parent: u32,
 }
 
-impl<'de, 'r> DeserializeSeed<'de> for Key<'r> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+impl<'de> DeserializeSeed<'de> for Key<'_, '_> {
+    type Value = u32;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de, 'r> Visitor<'de> for Key<'r> {
-    type Value = ();
+impl<'de> Visitor<'de> for Key<'_, '_> {
+    type Value = u32;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        if !self.path.is_empty() {
-            self.path.push('.');
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
+        if !self.reader.path.is_empty() {
+            self.reader.path.push('.');
         }
-        self.path.push_str(v);
-        Ok(())
+        self.reader.path.push_str(v);
+        Ok(self.reader.child(self.parent, Some(v)))
     }
 }
 
@@ -469,10 +585,10 @@ impl<'de, 'r> Visitor<'de> for Node<'r, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (reader, depth) = (self.reader, self.depth + 1);
+        let (reader, depth, parent) = (self.reader, self.depth + 1, self.node);
         let len = reader.path.len();
-        while map.next_key_seed(Key { path: &mut reader.path })?.is_some() {
-            map.next_value_seed(Node { reader: &mut *reader, depth })?;
+        while let Some(node) = map.next_key_seed(Key { reader: &mut *reader, parent })? {
+            map.next_value_seed(Node { reader: &mut *reader, depth, node })?;
             reader.path.truncate(len);
         }
         Ok(())
@@ -480,43 +596,38 @@ impl<'de, 'r> Visitor<'de> for Node<'r, 'de> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let (reader, depth) = (self.reader, self.depth + 1);
+        let node = reader.child(self.node, None);
         let len = reader.path.len();
         reader.path.push_str("[]");
-        while seq.next_element_seed(Node { reader: &mut *reader, depth })?.is_some() {}
+        while seq.next_element_seed(Node { reader: &mut *reader, depth, node })?.is_some() {}
         reader.path.truncate(len);
         Ok(())
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.reader.leaf(Scalar::Bool(v));
-        Ok(())
+        self.reader.leaf(self.node, Scalar::Bool(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.reader.leaf(Scalar::Number(v.into()));
-        Ok(())
+        self.reader.leaf(self.node, Scalar::Number(v.into()))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.reader.leaf(Scalar::Number(v.into()));
-        Ok(())
+        self.reader.leaf(self.node, Scalar::Number(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
         // JSON numbers are finite; serde_json reads an overflowing one as an error, not infinity.
-        if let Some(n) = serde_json::Number::from_f64(v) {
-            self.reader.leaf(Scalar::Number(n));
+        match serde_json::Number::from_f64(v) {
+            Some(n) => self.reader.leaf(self.node, Scalar::Number(n)),
+            None => Ok(()),
         }
-        Ok(())
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
-        self.reader.leaf(Scalar::Str(Cow::Borrowed(v)));
-        Ok(())
+        self.reader.leaf(self.node, Scalar::Str(Cow::Borrowed(v)))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.reader.leaf(Scalar::Str(Cow::Owned(v.to_string())));
-        Ok(())
+        self.reader.leaf(self.node, Scalar::Str(Cow::Owned(v.to_string())))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
-        self.reader.leaf(Scalar::Str(Cow::Owned(v)));
-        Ok(())
+        self.reader.leaf(self.node, Scalar::Str(Cow::Owned(v)))
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
@@ -592,6 +703,28 @@ mod tests {
             "bad envelope: `store` must be a string"
         );
         assert!(reason(r#"{"ts":null,"data":{}}"#).contains("`ts` must be a string"));
+    }
+
+    #[test]
+    fn long_keys_repeated_cannot_blow_up_memory() {
+        // A 200 KiB key over 10,000 array elements: 2 GB of paths if each leaf kept its own.
+        let key = "k".repeat(200 << 10);
+        let line = format!(r#"{{"ts":"2026-05-12T09:14:03Z","data":{{"{key}":[{}1]}}}}"#, "1,".repeat(10_000));
+        let c = parse_capture(&line).unwrap();
+        assert_eq!(c.leaf_count(), 10_001);
+        assert!(c.paths.len() < 300 << 10, "{}", c.paths.len());
+        // The same over objects in an array: each leaf costs its own key, not the path above it.
+        let items = vec![r#"{"b":1,"c":2}"#; 10_000].join(",");
+        let line = format!(r#"{{"ts":"2026-05-12T09:14:03Z","data":{{"{key}":[{items}]}}}}"#);
+        let c = parse_capture(&line).unwrap();
+        assert_eq!(c.leaf_count(), 20_000);
+        assert_eq!(c.leaves().filter(|(p, _)| p.ends_with("[].c")).count(), 10_000);
+        assert!(c.paths.len() < 500 << 10, "{}", c.paths.len());
+        // Many distinct fields under a long key: refused past the budget, with the reason.
+        let fields: Vec<String> = (0..40).map(|i| format!(r#""f{i}":1"#)).collect();
+        let line = format!(r#"{{"ts":"2026-05-12T09:14:03Z","data":{{"{key}":{{{}}}}}}}"#, fields.join(","));
+        let r = parse_capture(&line).unwrap_err();
+        assert!(r.reason.contains("field paths in `data` add up to more than"), "{}", r.reason);
     }
 
     #[test]

@@ -310,7 +310,7 @@ impl Decider {
                     );
                 };
                 if let Some(data) = event.get_mut("data") {
-                    prune(data, &mut String::new(), &remove, 0);
+                    prune(data, &remove);
                 }
                 (Verdict::Redact, Some(event), remove.into_iter().collect())
             }
@@ -321,9 +321,21 @@ impl Decider {
 }
 
 /// Removes every scalar leaf whose normalized path is in `remove`, and the objects and arrays
-/// that become empty because of it. Paths are built as [`crate::pattern::walk_leaves`] builds them.
-/// Returns true when `value` itself should go.
-fn prune(value: &mut Value, path: &mut String, remove: &BTreeSet<String>, depth: usize) -> bool {
+/// that become empty because of it. Paths are matched as [`crate::pattern::walk_leaves`] builds
+/// them (`a.b[].c`), without building them: each level keeps the rest of every path in `remove`
+/// that the way down so far matches, so the cost is the size of the event, however long its keys,
+/// and subtrees no removed path reaches are not walked. Returns true when `value` itself should go.
+fn prune(value: &mut Value, remove: &BTreeSet<String>) -> bool {
+    let alive: Vec<&str> = remove.iter().map(String::as_str).collect();
+    prune_at(value, &alive, true, 0)
+}
+
+/// `rest`: what is left to match of each path still possible here; `empty`: the path so far is
+/// the empty text (no `.` before the next key).
+fn prune_at(value: &mut Value, rest: &[&str], empty: bool, depth: usize) -> bool {
+    if rest.is_empty() {
+        return false;
+    }
     if depth > crate::pattern::MAX_DEPTH {
         // Not reached: such events are rejected before. Drop rather than keep unseen data.
         return true;
@@ -334,14 +346,16 @@ fn prune(value: &mut Value, path: &mut String, remove: &BTreeSet<String>, depth:
                 return false;
             }
             let keys: Vec<String> = map.keys().cloned().collect();
+            let mut next: Vec<&str> = Vec::with_capacity(rest.len());
             for k in keys {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
+                next.clear();
+                for r in rest {
+                    let r = if empty { Some(*r) } else { r.strip_prefix('.') };
+                    if let Some(after) = r.and_then(|r| r.strip_prefix(k.as_str())) {
+                        next.push(after);
+                    }
                 }
-                path.push_str(&k);
-                let gone = map.get_mut(&k).is_some_and(|v| prune(v, path, remove, depth + 1));
-                path.truncate(len);
+                let gone = map.get_mut(&k).is_some_and(|v| prune_at(v, &next, empty && k.is_empty(), depth + 1));
                 if gone {
                     map.remove(&k);
                 }
@@ -352,14 +366,12 @@ fn prune(value: &mut Value, path: &mut String, remove: &BTreeSet<String>, depth:
             if items.is_empty() {
                 return false;
             }
-            let len = path.len();
-            path.push_str("[]");
-            items.retain_mut(|v| !prune(v, path, remove, depth + 1));
-            path.truncate(len);
+            let next: Vec<&str> = rest.iter().filter_map(|r| r.strip_prefix("[]")).collect();
+            items.retain_mut(|v| !prune_at(v, &next, false, depth + 1));
             items.is_empty()
         }
         Value::Null => false,
-        _ => remove.contains(path.as_str()),
+        _ => rest.contains(&""),
     }
 }
 
@@ -372,11 +384,34 @@ mod tests {
     fn prune_removes_leaves_and_emptied_containers() {
         let mut v = json!({"a": {"b": 1, "c": [{"d": "x"}, {"d": "y", "e": 2}]}, "f": [], "g": {"h": null}});
         let remove: BTreeSet<String> = ["a.b".to_string(), "a.c[].d".to_string()].into_iter().collect();
-        prune(&mut v, &mut String::new(), &remove, 0);
+        prune(&mut v, &remove);
         assert_eq!(v, json!({"a": {"c": [{"e": 2}]}, "f": [], "g": {"h": null}}));
         let remove: BTreeSet<String> = ["a.c[].e".to_string()].into_iter().collect();
-        prune(&mut v, &mut String::new(), &remove, 0);
+        prune(&mut v, &remove);
         assert_eq!(v, json!({"f": [], "g": {"h": null}}));
+        // Paths are texts: a key with a dot, and the empty key, match as `walk_leaves` writes them.
+        let mut v = json!({"a.b": 1, "a": {"b": 2, "c": 3}, "": {"d": 4}, "e": 5});
+        let remove: BTreeSet<String> = ["a.b".to_string(), "d".to_string()].into_iter().collect();
+        prune(&mut v, &remove);
+        assert_eq!(v, json!({"a": {"c": 3}, "e": 5}));
+    }
+
+    /// Long keys over many leaves cost linear time and memory (a quadratic reader or evaluator
+    /// would not finish this test in any reasonable time).
+    #[test]
+    fn a_long_key_over_many_leaves_is_decided() {
+        let scope = "program: demo\nnotice: https://example.invalid/n\ncollect:\n  - field: a\n    category: behavior.app_interaction\n    purposes: [analytics]\n";
+        let setup = crate::Setup { scope: Some(crate::Source::new("s.yaml", scope)), ..crate::Setup::default() };
+        let mut d = Decider::new(Arc::new(setup.build().unwrap()), DecideOptions::default()).unwrap();
+        let key = "k".repeat(100 << 10);
+        let items = vec![r#"{"b":1,"c":"x"}"#; 5_000].join(",");
+        let line = format!(r#"{{"ts":"2026-05-12T09:14:03Z","data":{{"a":1,"{key}":[{items}]}}}}"#);
+        let decision = d.decide_line(&line);
+        assert_eq!(decision.error, None);
+        assert_eq!(decision.decision, Verdict::Redact);
+        assert_eq!(decision.removed.len(), 2);
+        let event = decision.event.unwrap();
+        assert_eq!(event["data"], json!({"a": 1}));
     }
 
     #[test]

@@ -647,12 +647,22 @@ impl Evaluator {
             self.shape_key = key.0;
             return s;
         }
-        let mut order: Vec<(u32, u32)> = Vec::with_capacity(cap.leaf_count());
-        for (i, (path, _)) in cap.leaves().enumerate() {
-            order.push((self.strings.intern(path), u32::try_from(i).unwrap_or(u32::MAX)));
+        // Each distinct path is interned and ranked by name once; leaves are then ordered by
+        // (rank, document order) with integer comparisons, however long the paths.
+        let ids: Vec<u32> = cap.distinct_paths().map(|p| self.strings.intern(p)).collect();
+        let mut by_name: Vec<u32> = ids.clone();
+        by_name.sort_by(|a, b| self.strings.get(*a).cmp(self.strings.get(*b)));
+        by_name.dedup();
+        let rank: HashMap<u32, u32> =
+            by_name.iter().enumerate().map(|(r, id)| (*id, u32::try_from(r).unwrap_or(u32::MAX))).collect();
+        let mut order: Vec<(u32, u32, u32)> = Vec::with_capacity(cap.leaf_count());
+        for (i, d) in cap.leaf_paths().iter().enumerate() {
+            let id = ids.get(*d as usize).copied().unwrap_or(u32::MAX);
+            let r = rank.get(&id).copied().unwrap_or(u32::MAX);
+            order.push((r, u32::try_from(i).unwrap_or(u32::MAX), id));
         }
-        // Stable: a path's values keep their document order.
-        order.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
+        order.sort_unstable();
+        let order: Vec<(u32, u32)> = order.into_iter().map(|(_, i, id)| (id, i)).collect();
         let mut infos = Vec::new();
         for group in order.chunk_by(|a, b| a.0 == b.0) {
             if let Some(&(path_id, _)) = group.first() {
