@@ -6,6 +6,8 @@
 mod common;
 
 use common::{p, root, run, tmp};
+// The types `overall` covers, as the library defines them.
+use scopecheck::detect::score::PATTERN_TYPES;
 
 fn eval_json(extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["detectors", "eval", "--format", "json"];
@@ -14,17 +16,6 @@ fn eval_json(extra: &[&str]) -> serde_json::Value {
     assert_eq!(out.code, 0, "{}", out.stderr);
     serde_json::from_str(&out.stdout).unwrap()
 }
-
-const PATTERN_TYPES: [&str; 8] = [
-    "CREDIT_CARD",
-    "US_SSN",
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "IBAN_CODE",
-    "IP_ADDRESS",
-    "DOMAIN_NAME",
-    "US_DRIVER_LICENSE",
-];
 
 fn assert_thresholds(v: &serde_json::Value, what: &str) {
     let check = |name: &str, m: &serde_json::Value| {

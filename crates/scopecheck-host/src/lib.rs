@@ -348,16 +348,7 @@ impl PluginModule {
     /// costs no read of the `.wasm`; a stale or unreadable entry is recompiled and replaced. The
     /// cache folder must be as trusted as the plugin itself.
     pub fn cached(wasm_path: &Path, cache_dir: &Path, config: HostConfig) -> Result<PluginModule, HostError> {
-        let meta = std::fs::metadata(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
-        let engine = engine_for(&config)?;
-        let entry = cache_entry(cache_dir, wasm_path, &meta, &config, "");
-        if let Ok(module) = deserialize_trusted(&engine, &entry) {
-            return PluginModule::link(engine, module, config);
-        }
-        let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
-        let module = Module::new(&engine, &wasm).map_err(module_err)?;
-        store_in_cache(&module, cache_dir, &entry);
-        PluginModule::link(engine, module, config)
+        PluginModule::through_cache(wasm_path, None, cache_dir, config)
     }
 
     /// Like [`PluginModule::cached`], for one bundle: the cache holds the plugin *pre-initialized*
@@ -376,21 +367,36 @@ impl PluginModule {
         cache_dir: &Path,
         config: HostConfig,
     ) -> Result<PluginModule, HostError> {
+        PluginModule::through_cache(wasm_path, Some(bundle), cache_dir, config)
+    }
+
+    /// [`PluginModule::cached`] (no bundle) and [`PluginModule::cached_with_bundle`]: a hit is
+    /// deserialized; a miss compiles the plugin, or its snapshot with the bundle, and stores it.
+    fn through_cache(
+        wasm_path: &Path,
+        bundle: Option<&[u8]>,
+        cache_dir: &Path,
+        config: HostConfig,
+    ) -> Result<PluginModule, HostError> {
         let meta = std::fs::metadata(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
-        let digest = scopecheck::bundle::sha256_hex(bundle);
+        let digest = bundle.map(scopecheck::bundle::sha256_hex);
         let engine = engine_for(&config)?;
-        let entry = cache_entry(cache_dir, wasm_path, &meta, &config, &digest);
-        if let Ok(module) = deserialize_trusted(&engine, &entry) {
-            let mut m = PluginModule::link(engine, module, config)?;
-            m.preloaded = Some(digest);
-            return Ok(m);
-        }
-        let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
-        let snapshot = PluginModule::preinitialize(&wasm, bundle, config)?;
-        let module = Module::new(&engine, &snapshot).map_err(module_err)?;
-        store_in_cache(&module, cache_dir, &entry);
+        let entry = cache_entry(cache_dir, wasm_path, &meta, &config, digest.as_deref().unwrap_or(""));
+        let module = match deserialize_trusted(&engine, &entry) {
+            Ok(module) => module,
+            Err(_) => {
+                let wasm = std::fs::read(wasm_path).map_err(|e| module_err(format!("{}: {e}", wasm_path.display())))?;
+                let module = match bundle {
+                    Some(b) => Module::new(&engine, &PluginModule::preinitialize(&wasm, b, config)?),
+                    None => Module::new(&engine, &wasm),
+                }
+                .map_err(module_err)?;
+                store_in_cache(&module, cache_dir, &entry);
+                module
+            }
+        };
         let mut m = PluginModule::link(engine, module, config)?;
-        m.preloaded = Some(digest);
+        m.preloaded = digest;
         Ok(m)
     }
 

@@ -13,7 +13,7 @@
 //! copies. A key repeated inside `data` is not an error, and every copy is classified: whichever
 //! one a later reader keeps has been checked.
 
-use crate::observe::Rejection;
+use crate::observe::{Rejection, clip};
 use crate::pattern::MAX_DEPTH;
 use chrono::{DateTime, FixedOffset};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -203,7 +203,7 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
     let ts = DateTime::parse_from_rfc3339(&ts_text).map_err(|e| {
         Rejection::new(format!(
             "`ts` \"{}\" is not an RFC 3339 time with offset ({e}); write e.g. 2026-05-12T09:14:03-07:00",
-            truncate(&ts_text, 40)
+            clip(&ts_text, 40)
         ))
     })?;
     Ok(Capture {
@@ -219,10 +219,6 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
         values: reader.values,
         complete: !reader.too_deep,
     })
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
 }
 
 /// What the walk over `data` collects.

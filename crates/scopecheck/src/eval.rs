@@ -8,7 +8,7 @@
 
 use crate::detect::{CipherAssessment, Detection, Detectors, assess_ciphertext, redact};
 use crate::error::{Error, Result};
-use crate::observe::{Capture, ObservedStore, Rejection, Scalar};
+use crate::observe::{Capture, ObservedStore, Rejection, Scalar, clip};
 use crate::rules::RulePack;
 use crate::scope::{CompiledScope, EncryptionLevel};
 use crate::taxonomy::Taxonomy;
@@ -1137,11 +1137,6 @@ fn confidence_pct(c: f32) -> u8 {
     } else {
         pct as u8
     }
-}
-
-/// Clips text for raw evidence.
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
 }
 
 fn evidence_of(d: &Detection, text: &str, show: bool) -> String {

@@ -20,7 +20,8 @@ impl Rejection {
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
+/// At most `n` characters of `s`, with `…` when cut (for messages and raw evidence).
+pub(crate) fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
 }
 
@@ -97,7 +98,7 @@ pub fn parse_access(line: &str) -> std::result::Result<Access, Rejection> {
         ))
     })?;
     let ts = DateTime::parse_from_rfc3339(&entry.ts).map_err(|e| {
-        Rejection::new(format!("`ts` \"{}\" is not an RFC 3339 time with offset ({e})", truncate(&entry.ts, 40)))
+        Rejection::new(format!("`ts` \"{}\" is not an RFC 3339 time with offset ({e})", clip(&entry.ts, 40)))
     })?;
     Ok(Access { entry, ts })
 }
