@@ -385,17 +385,17 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     let mut out_err: Option<Error> = None;
     for path in &events {
         let name = if path == "-" { "<stdin>".to_string() } else { path.clone() };
-        let mut reader = input::open(path, io.stdin, "the event file")?;
+        let (mut reader, _) = input::open(path, io.stdin, "the event file")?;
         let stdout = &mut *io.stdout;
         let stderr = &mut *io.stderr;
-        input::for_each_line(&name, &mut reader, |n, line| {
+        scopecheck::input::for_each_line(&name, &mut reader, |n, line| {
             let decision = match line {
-                input::Line::Text(t) if t.trim().is_empty() => return Ok(()),
-                input::Line::Text(t) => {
+                scopecheck::input::Line::Text(t) if t.trim().is_empty() => return Ok(()),
+                scopecheck::input::Line::Text(t) => {
                     let d = engine.decide(t);
                     (d, Some(t))
                 }
-                input::Line::Bad(reason) => {
+                scopecheck::input::Line::Bad(reason) => {
                     (Decision::failure(Mode::Enforce, scopecheck::decide::ErrorCode::InvalidEvent, reason), None)
                 }
             };

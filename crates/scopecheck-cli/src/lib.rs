@@ -8,7 +8,8 @@ mod enforce;
 mod input;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use scopecheck::report::{Format, render};
+use scopecheck::audit::{AuditOptions, Input, InputKind};
+use scopecheck::report::Format;
 use scopecheck::rules::{RulePack, Severity};
 use scopecheck::{Error, ErrorKind, Location, Setup, Source};
 use std::ffi::OsString;
@@ -45,26 +46,27 @@ enum Command {
     Audit(AuditArgs),
     /// Check a scope, store inventory, policies and detectors without auditing.
     Check(LoadArgs),
-    /// Print the JSON Schema of the scope format (or the Cedar schema with --cedar).
+    /// Print the JSON Schema of the scope format (or of the JSON report, or the Cedar schema).
     Schema {
         /// Print the Cedar schema policies are validated against.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "report")]
         cedar: bool,
+        /// Print the JSON Schema of the JSON report (`audit --format json`).
+        #[arg(long)]
+        report: bool,
     },
     /// List the rules in force, with their metadata.
     Rules {
         /// Extra rule files or folders of `.cedar` files.
         #[arg(long = "policies", value_name = "PATH")]
         policies: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "human")]
-        format: ListFormat,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// List the category taxonomy.
     Taxonomy {
-        /// Output format.
-        #[arg(long, value_enum, default_value = "human")]
-        format: ListFormat,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Pack a scope, rules, taxonomy and detectors into one bundle for the runtime plugin.
     Bundle(enforce::BundleArgs),
@@ -82,9 +84,8 @@ enum DetectorsCommand {
         /// Extra detector definitions (YAML).
         #[arg(long = "detectors", value_name = "FILE")]
         detectors: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "human")]
-        format: ListFormat,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Run the value detectors over a corpus file; one JSON line of spans per text.
     Scan(detectors::ScanArgs),
@@ -124,12 +125,15 @@ struct AuditArgs {
     /// Capture files (JSONL, optionally gzip); `-` reads stdin.
     #[arg(value_name = "CAPTURES", required = true)]
     captures: Vec<String>,
-    /// Report format.
-    #[arg(long, value_enum, default_value = "human")]
-    format: OutFormat,
-    /// Write the report here instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Show, per finding, keyed pseudonyms of a few of the people concerned (HMAC-SHA256 of each
+    /// `subject` with this key): stable across runs and partitions with the same key.
+    #[arg(long, value_name = "KEY", conflicts_with = "pseudonym_key_file")]
+    pseudonym_key: Option<String>,
+    /// As --pseudonym-key, with the key read from a file (kept out of the process list).
+    #[arg(long, value_name = "FILE")]
+    pseudonym_key_file: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value = "high")]
     fail_on: FailOn,
@@ -142,23 +146,133 @@ struct AuditArgs {
     /// Ignore detections below this confidence (0 to 1).
     #[arg(long, default_value_t = 0.5, value_name = "C")]
     min_confidence: f32,
-    /// Colour in the human format.
+}
+
+/// Where a command's output goes: defined once, for every command that prints a result.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct OutputArgs {
+    /// Output format. `NAME` writes to stdout (or to --output); `NAME=FILE` writes that format to
+    /// FILE. Repeat it to write several formats in one run.
+    #[arg(long = "format", value_name = "NAME[=FILE]")]
+    format: Vec<String>,
+    /// Write the output of the `--format NAME` given without a file here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Colour in the human format on a terminal.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-enum OutFormat {
-    Human,
-    Json,
-    Sarif,
+impl OutputArgs {
+    /// Each format asked for and where it goes (`None`: stdout). Names are checked with `F`'s
+    /// parser; at most one format goes to stdout or `--output`.
+    fn targets<F: std::str::FromStr<Err = String>>(&self, default: F) -> Result<Vec<(F, Option<PathBuf>)>, Error> {
+        let bad = |msg: String| {
+            Error::new(ErrorKind::Input, Location::file("--format"), msg)
+                .with_help("write `--format NAME` for stdout (or --output), `--format NAME=FILE` for a file")
+        };
+        let mut out = Vec::new();
+        let mut unnamed = 0;
+        for spec in &self.format {
+            let (name, file) = match spec.split_once('=') {
+                Some((n, f)) if !f.is_empty() => (n, Some(PathBuf::from(f))),
+                Some((n, _)) => return Err(bad(format!("`--format {n}=` names no file"))),
+                None => (spec.as_str(), None),
+            };
+            let format = name.parse::<F>().map_err(bad)?;
+            let file = match file {
+                Some(f) => Some(f),
+                None => {
+                    unnamed += 1;
+                    self.output.clone()
+                }
+            };
+            out.push((format, file));
+        }
+        if unnamed > 1 {
+            return Err(bad("more than one `--format NAME` without a file: only one can go to stdout".into()));
+        }
+        if out.is_empty() || (unnamed == 0 && self.output.is_some()) {
+            out.push((default, self.output.clone()));
+        }
+        Ok(out)
+    }
+
+    fn color(&self, io: &Io<'_>, file: &Option<PathBuf>) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => io.terminal && file.is_none(),
+        }
+    }
+
+    /// Writes text outputs: `render(format)` for each target.
+    fn write_each<F: std::str::FromStr<Err = String> + Copy>(
+        &self,
+        default: F,
+        io: &mut Io<'_>,
+        mut render: impl FnMut(F, bool, &mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        for (format, file) in self.targets(default)? {
+            let color = self.color(io, &file);
+            match &file {
+                Some(p) => write_atomically(p, |w| render(format, color, w))?,
+                None => {
+                    render(format, color, io.stdout).map_err(|e| write_error("<stdout>", &e))?;
+                    io.stdout.flush().map_err(|e| write_error("<stdout>", &e))?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+fn write_error(name: &str, e: &std::io::Error) -> Error {
+    Error::new(ErrorKind::Input, Location::file(name), format!("cannot write the output: {e}"))
+        .with_help("check that the folder exists, is writable and has room")
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, then renamed over it, so a
+/// crash or a full disk never leaves a half report that looks complete.
+pub(crate) fn write_atomically(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let name = path.display().to_string();
+    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::new(f);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        write_error(&name, &e)
+    })
+}
+
+/// Formats of the list commands (`rules`, `taxonomy`, `detectors list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ListFormat {
     Human,
     Json,
     Markdown,
+}
+
+impl std::str::FromStr for ListFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "human" => Ok(ListFormat::Human),
+            "json" => Ok(ListFormat::Json),
+            "markdown" => Ok(ListFormat::Markdown),
+            _ => Err(format!("`{s}` is not a format here; use human, json or markdown")),
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,12 +327,12 @@ where
     let result = match cli.command {
         Command::Audit(a) => audit(a, io),
         Command::Check(l) => check(&l, io),
-        Command::Schema { cedar } => schema(cedar, io),
-        Command::Rules { policies, format } => rules(&policies, format, io),
-        Command::Taxonomy { format } => taxonomy(format, io),
+        Command::Schema { cedar, report } => schema(cedar, report, io),
+        Command::Rules { policies, output } => rules(&policies, &output, io),
+        Command::Taxonomy { output } => taxonomy(&output, io),
         Command::Bundle(b) => enforce::bundle(b, io),
         Command::Enforce(e) => enforce::enforce(e, io),
-        Command::Detectors(DetectorsCommand::List { detectors, format }) => detectors_list(&detectors, format, io),
+        Command::Detectors(DetectorsCommand::List { detectors, output }) => detectors_list(&detectors, &output, io),
         Command::Detectors(DetectorsCommand::Scan(a)) => detectors::scan(a, io),
         Command::Detectors(DetectorsCommand::Eval(a)) => detectors::eval(a, io),
     };
@@ -318,93 +432,40 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             "the confidence must be between 0 and 1",
         ));
     }
+    // Checked before anything is read, so a typo costs nothing.
+    a.output.targets(Format::Human)?;
     let mut s = setup(&a.load)?;
     s.options.show_evidence = a.show_evidence;
     s.options.min_confidence = a.min_confidence;
-    let mut auditor = s.auditor()?;
-    let strict = a.strict;
-    for path in &a.captures {
-        let name = if path == "-" { "<stdin>".to_string() } else { path.clone() };
-        let file = auditor.add_file(&name);
-        let mut reader = input::open(path, io.stdin, "the capture file")?;
-        input::for_each_line(&name, &mut reader, |n, line| match line {
-            input::Line::Text(t) => {
-                if strict && let Err(r) = scopecheck::observe::parse_capture(t) {
-                    return Err(strict_error(&name, n, &r.reason));
-                }
-                auditor.capture_line(file, n, t)
-            }
-            input::Line::Bad(reason) => {
-                if strict {
-                    return Err(strict_error(&name, n, &reason));
-                }
-                auditor.reject(file, n, reason, false);
-                Ok(())
-            }
-        })?;
-    }
-    for path in &a.access {
-        let name = if path == "-" { "<stdin>".to_string() } else { path.clone() };
-        let file = auditor.add_file(&name);
-        let mut reader = input::open(path, io.stdin, "the access log")?;
-        input::for_each_line(&name, &mut reader, |n, line| match line {
-            input::Line::Text(t) => {
-                if strict && let Err(r) = scopecheck::observe::parse_access(t) {
-                    return Err(strict_error(&name, n, &r.reason));
-                }
-                auditor.access_line(file, n, t)
-            }
-            input::Line::Bad(reason) => {
-                if strict {
-                    return Err(strict_error(&name, n, &reason));
-                }
-                auditor.reject(file, n, reason, true);
-                Ok(())
-            }
-        })?;
-    }
-    let mut report = auditor.finish()?;
-    // Access logs were registered as files too; the summary lists capture files only.
-    report.summary.files.truncate(a.captures.len());
-    if strict && let Some(r) = report.rejected.first() {
-        return Err(strict_error(&r.file, r.line, &r.reason));
-    }
-    let color = match a.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => io.terminal && a.output.is_none(),
+    let key = match (&a.pseudonym_key, &a.pseudonym_key_file) {
+        (Some(k), _) => Some(k.as_bytes().to_vec()),
+        (None, Some(p)) => {
+            let text = input::read_text(p, "the pseudonym key file", ErrorKind::Input)?;
+            Some(text.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
+        }
+        (None, None) => None,
     };
-    let format = match a.format {
-        OutFormat::Human => Format::Human,
-        OutFormat::Json => Format::Json,
-        OutFormat::Sarif => Format::Sarif,
-    };
-    let text = render(&report, format, color);
-    match &a.output {
-        Some(p) => std::fs::write(p, &text).map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                Location::file(p.display().to_string()),
-                format!("cannot write the report: {e}"),
-            )
-            .with_help("check that the folder exists and is writable")
-        })?,
-        None => {
-            let _ = io.stdout.write_all(text.as_bytes());
+    if key.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Error::new(ErrorKind::Input, Location::file("--pseudonym-key"), "the pseudonym key is empty")
+            .with_help("use a long random secret, the same for every run whose reports are to be linked"));
+    }
+    let options =
+        AuditOptions { strict: a.strict, pseudonyms: key.map(|k| scopecheck::people::Pseudonymizer::new(&k)) };
+    let engine = std::sync::Arc::new(s.build()?);
+    let mut auditor = scopecheck::audit::Auditor::new(engine, options)?;
+    let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
+    for (paths, kind, what) in
+        [(&a.captures, InputKind::Captures, "the capture file"), (&a.access, InputKind::Access, "the access log")]
+    {
+        for path in paths {
+            let (reader, digest) = input::open(path, io.stdin, what)?;
+            auditor.read(Input { name: named(path), kind, reader, digest: Some(digest) })?;
         }
     }
-    let _ = io.stdout.flush();
+    let report = auditor.finish()?;
+    a.output.write_each(Format::Human, io, |format, color, w| format.printer(color).print(&report, w))?;
     let failing = a.fail_on.severity().map_or(0, |s| report.count_at_or_above(s));
     Ok(if failing > 0 { 1 } else { 0 })
-}
-
-fn strict_error(file: &str, line: u64, reason: &str) -> Error {
-    Error::new(
-        ErrorKind::Input,
-        Location { file: file.to_string(), line: usize::try_from(line).ok(), column: None },
-        format!("malformed line: {reason}"),
-    )
-    .with_help("fix or remove the line, or run without --strict to reject it and go on")
 }
 
 fn check(l: &LoadArgs, io: &mut Io<'_>) -> Result<u8, Error> {
@@ -426,9 +487,13 @@ fn check(l: &LoadArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn schema(cedar: bool, io: &mut Io<'_>) -> Result<u8, Error> {
+fn schema(cedar: bool, report: bool, io: &mut Io<'_>) -> Result<u8, Error> {
     if cedar {
         let _ = io.stdout.write_all(scopecheck::rules::SCHEMA_SRC.as_bytes());
+    } else if report {
+        let s = serde_json::to_string_pretty(&scopecheck::report::json_schema())
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let _ = writeln!(io.stdout, "{s}");
     } else {
         let s = serde_json::to_string_pretty(&scopecheck::scope::json_schema())
             .map_err(|e| Error::internal(e.to_string()))?;
@@ -437,88 +502,94 @@ fn schema(cedar: bool, io: &mut Io<'_>) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn rules(policies: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<u8, Error> {
+fn rules(policies: &[PathBuf], output: &OutputArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     let mut pack = RulePack::builtin()?;
     for p in load_policies(policies)? {
         pack.add_source(&p.text, &p.name)?;
     }
-    let text = match format {
-        ListFormat::Json => {
-            let mut s = serde_json::to_string_pretty(pack.rules()).map_err(|e| Error::internal(e.to_string()))?;
-            s.push('\n');
-            s
-        }
-        ListFormat::Markdown => scopecheck::docs::rules_markdown(pack.rules()),
-        ListFormat::Human => {
-            let mut s = String::new();
-            for r in pack.rules() {
-                s.push_str(&format!("{:<32} {:<8} {}\n", r.id, r.severity, r.title));
+    let text_of = |format: ListFormat| -> String {
+        match format {
+            ListFormat::Json => {
+                let mut s = serde_json::to_string_pretty(pack.rules()).unwrap_or_default();
+                s.push('\n');
+                s
             }
-            s
+            ListFormat::Markdown => scopecheck::docs::rules_markdown(pack.rules()),
+            ListFormat::Human => {
+                let mut s = String::new();
+                for r in pack.rules() {
+                    s.push_str(&format!("{:<32} {:<8} {}\n", r.id, r.severity, r.title));
+                }
+                s
+            }
         }
     };
-    let _ = io.stdout.write_all(text.as_bytes());
+    output.write_each(ListFormat::Human, io, |f, _, w| w.write_all(text_of(f).as_bytes()))?;
     Ok(0)
 }
 
-fn taxonomy(format: ListFormat, io: &mut Io<'_>) -> Result<u8, Error> {
+fn taxonomy(output: &OutputArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     let t = scopecheck::taxonomy::Taxonomy::builtin()?;
-    let text = match format {
-        ListFormat::Json => {
-            let all: Vec<_> = t.iter().collect();
-            let mut s = serde_json::to_string_pretty(&all).map_err(|e| Error::internal(e.to_string()))?;
-            s.push('\n');
-            s
-        }
-        ListFormat::Markdown => scopecheck::docs::taxonomy_markdown(&t),
-        ListFormat::Human => {
-            let mut s = String::new();
-            for c in t.iter() {
-                let depth = c.id.matches('.').count();
-                s.push_str(&format!(
-                    "{}{:<w$} s{}  {:<48} {}\n",
-                    "  ".repeat(depth),
-                    c.id,
-                    c.sensitivity,
-                    c.fideslang.as_deref().unwrap_or("-"),
-                    c.label,
-                    w = 40usize.saturating_sub(depth * 2)
-                ));
+    let text_of = |format: ListFormat| -> String {
+        match format {
+            ListFormat::Json => {
+                let all: Vec<_> = t.iter().collect();
+                let mut s = serde_json::to_string_pretty(&all).unwrap_or_default();
+                s.push('\n');
+                s
             }
-            s
+            ListFormat::Markdown => scopecheck::docs::taxonomy_markdown(&t),
+            ListFormat::Human => {
+                let mut s = String::new();
+                for c in t.iter() {
+                    let depth = c.id.matches('.').count();
+                    s.push_str(&format!(
+                        "{}{:<w$} s{}  {:<48} {}\n",
+                        "  ".repeat(depth),
+                        c.id,
+                        c.sensitivity,
+                        c.fideslang.as_deref().unwrap_or("-"),
+                        c.label,
+                        w = 40usize.saturating_sub(depth * 2)
+                    ));
+                }
+                s
+            }
         }
     };
-    let _ = io.stdout.write_all(text.as_bytes());
+    output.write_each(ListFormat::Human, io, |f, _, w| w.write_all(text_of(f).as_bytes()))?;
     Ok(0)
 }
 
-fn detectors_list(extra: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<u8, Error> {
+fn detectors_list(extra: &[PathBuf], output: &OutputArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     let mut d = scopecheck::detect::Detectors::builtin().map_err(scopecheck::detector_error)?;
     for s in load_sources(extra, "the detector file", ErrorKind::Detectors)? {
         d.add_yaml(&s.text, &s.name).map_err(scopecheck::detector_error)?;
     }
     let list = d.list();
-    let text = match format {
-        ListFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&list).map_err(|e| Error::internal(e.to_string()))?;
-            s.push('\n');
-            s
-        }
-        ListFormat::Human | ListFormat::Markdown => {
-            let mut s = String::new();
-            for i in &list {
-                s.push_str(&format!(
-                    "{:<28} {:<6} {:<20} {:<34} {}\n",
-                    i.id,
-                    i.kind,
-                    i.entity,
-                    i.category.as_deref().unwrap_or("-"),
-                    i.origin
-                ));
+    let text_of = |format: ListFormat| -> String {
+        match format {
+            ListFormat::Json => {
+                let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
+                s.push('\n');
+                s
             }
-            s
+            ListFormat::Human | ListFormat::Markdown => {
+                let mut s = String::new();
+                for i in &list {
+                    s.push_str(&format!(
+                        "{:<28} {:<6} {:<20} {:<34} {}\n",
+                        i.id,
+                        i.kind,
+                        i.entity,
+                        i.category.as_deref().unwrap_or("-"),
+                        i.origin
+                    ));
+                }
+                s
+            }
         }
     };
-    let _ = io.stdout.write_all(text.as_bytes());
+    output.write_each(ListFormat::Human, io, |f, _, w| w.write_all(text_of(f).as_bytes()))?;
     Ok(0)
 }

@@ -15,7 +15,6 @@
 //! error) and drops the rest, and `proc_exit` as a trap. Any other import traps.
 
 use scopecheck::decide::{Decision, ErrorCode};
-use serde::{Deserialize, Serialize};
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,8 +27,9 @@ use wasmtime::{
 
 pub use scopecheck::decide;
 
-/// The plugin ABI version this host speaks.
-pub const ABI_VERSION: u32 = 1;
+/// The plugin ABI version this host speaks, and the replies of `scopecheck_load` and
+/// `scopecheck_configure`: the plugin's own types.
+pub use scopecheck::abi::{ABI_VERSION, Reply as LoadReply};
 
 /// WASI's `EBADF` and success.
 const EBADF: i32 = 8;
@@ -127,7 +127,10 @@ pub enum HostError {
     #[error("the plugin module could not be loaded: {0}")]
     Module(String),
     /// The module speaks another ABI.
-    #[error("the plugin speaks ABI {found}; this host speaks ABI {expected}")]
+    #[error(
+        "the plugin speaks ABI {found}; this host speaks ABI {expected}: rebuild the plugin \
+         (`cargo build --profile plugin --target wasm32-wasip1 -p scopecheck-plugin`) and the host from the same scopecheck version"
+    )]
     AbiMismatch {
         /// The host's.
         expected: u32,
@@ -618,24 +621,6 @@ pub struct Instance {
 
 /// Inputs up to this size reuse one guest buffer; larger ones get their own, freed after the call.
 const KEPT_INPUT_BYTES: u32 = 64 << 10;
-
-/// The reply of `scopecheck_load` / `scopecheck_configure`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoadReply {
-    /// It worked.
-    pub ok: bool,
-    /// The plugin's ABI.
-    pub abi: u32,
-    /// What was loaded.
-    #[serde(default)]
-    pub bundle: Option<serde_json::Value>,
-    /// The options in force.
-    #[serde(default)]
-    pub options: Option<serde_json::Value>,
-    /// What went wrong.
-    #[serde(default)]
-    pub error: Option<scopecheck::decide::DecideError>,
-}
 
 impl Instance {
     fn classify(&mut self, e: wasmtime::Error, budget: Budget) -> HostError {

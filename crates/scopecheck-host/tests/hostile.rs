@@ -154,9 +154,7 @@ fn stable(d: &scopecheck::decide::Decision) -> serde_json::Value {
     let findings: Vec<_> = d
         .findings
         .iter()
-        .map(|f| {
-            (f.rule.clone(), f.subject_kind.clone(), f.subject.clone(), f.severity, f.action, f.categories.clone())
-        })
+        .map(|f| (f.rule.clone(), f.target.clone(), f.severity, f.action, f.categories.clone()))
         .collect();
     serde_json::json!({"decision": d.decision, "would": d.would, "findings": findings, "event": d.event, "error": d.error})
 }

@@ -64,7 +64,7 @@ fn decisions_match_the_audit() {
         let captures = dir.join("captures.jsonl");
         let text = read(&captures);
         let mut auditor = setup(fixture).auditor().unwrap();
-        let file = auditor.add_file("captures.jsonl");
+        let file = auditor.add_file("captures.jsonl", scopecheck::audit::InputKind::Captures);
         for (n, line) in text.lines().enumerate() {
             auditor.capture_line(file, n as u64 + 1, line).unwrap();
         }
@@ -72,32 +72,28 @@ fn decisions_match_the_audit() {
         let mut d = native(&bundle_bytes(fixture));
         let decisions: Vec<Option<Decision>> =
             text.lines().map(|l| if l.trim().is_empty() { None } else { Some(d.decide_line(l)) }).collect();
-        let audit_keys: BTreeSet<(String, String, String, String)> = report
-            .findings
-            .iter()
-            .map(|f| (f.rule.clone(), f.subject.kind().to_string(), f.subject.id().to_string(), f.severity.to_string()))
-            .collect();
+        let audit_keys: BTreeSet<(String, scopecheck::target::Target, String)> =
+            report.findings.iter().map(|f| (f.rule.clone(), f.target.clone(), f.severity.to_string())).collect();
         let mut checked = 0;
         for f in &report.findings {
             for ex in &f.examples {
-                let Some(n) = ex.strip_prefix("captures.jsonl:") else { continue };
-                let n: usize = n.parse().unwrap();
+                if ex.file != "captures.jsonl" {
+                    continue;
+                }
+                let n = ex.line as usize;
                 let dec = decisions[n - 1].as_ref().unwrap();
                 assert!(
-                    dec.findings.iter().any(|x| x.rule == f.rule
-                        && x.subject_kind == f.subject.kind()
-                        && x.subject == f.subject.id()
-                        && x.severity == f.severity),
+                    dec.findings.iter().any(|x| x.rule == f.rule && x.target == f.target && x.severity == f.severity),
                     "{fixture}: audit finding {} on {} at line {n} is not in its decision {dec:?}",
                     f.rule,
-                    f.subject.id()
+                    f.target
                 );
                 checked += 1;
             }
         }
         for dec in decisions.iter().flatten() {
             for x in &dec.findings {
-                let key = (x.rule.clone(), x.subject_kind.clone(), x.subject.clone(), x.severity.to_string());
+                let key = (x.rule.clone(), x.target.clone(), x.severity.to_string());
                 assert!(audit_keys.contains(&key), "{fixture}: decision finding {key:?} is not in the audit");
             }
         }

@@ -1,125 +1,228 @@
-//! The audit: streams observed input through the evaluator and aggregates hits
-//! into findings, per rule and subject (field, store, role, source).
+//! The audit: streams observed input through the evaluator and aggregates hits into findings,
+//! one per rule and target (field, store, role, source, subject kind).
 //!
-//! Memory is bounded by the number of distinct findings and shapes, not by the
-//! number of records: nothing per record is kept.
+//! [`audit`] is the one entry point: it takes readers the caller opened (files, gzip, stdin,
+//! a partition of a Spark job, test data) and returns the [`Report`]. [`Auditor`] is the same
+//! thing a line at a time.
+//!
+//! Memory is bounded by the number of distinct findings and shapes, not by the number of
+//! records or people: nothing per record is kept, and people are counted in bounded sketches
+//! ([`crate::people`]).
 
-use crate::error::Result;
-use crate::eval::{EvalFailure, Evaluator, NO_STORE, Subject};
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::eval::{Engine, EvalFailure, Evaluator, NO_STORE};
+use crate::input::{DigestCell, DigestReader, Line, for_each_line};
 use crate::observe::{parse_access, parse_capture};
-use crate::report::{Finding, Rejected, Report, ScopeInfo, Stats, Summary, ToolInfo};
+use crate::people::{Concerned, People, Pseudonymizer, person_hash};
+use crate::report::{
+    Finding, FindingState, InputDigest, InputLocation, InputRole, MAX_EXAMPLES, PeopleMethod, Provenance, Rejected,
+    Report, ScopeInfo, Stats, Summary, ToolInfo, fingerprint,
+};
+use crate::rules::Fire;
+use crate::target::{EvidenceKind, Target, TargetKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::BufRead;
+use std::sync::Arc;
 
-/// Rejected lines listed in a report; more are counted, not listed.
-pub const MAX_LISTED_REJECTIONS: usize = 1000;
-/// Example locations kept per finding.
-pub const MAX_EXAMPLES: usize = 3;
+pub use crate::report::MAX_LISTED_REJECTIONS;
 
 /// A file of input, by index.
 pub type FileId = usize;
+
+/// How an audit runs (beyond the engine's options).
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    /// Stop at the first malformed line instead of rejecting it and going on.
+    pub strict: bool,
+    /// Show keyed pseudonyms of the people each finding concerns.
+    pub pseudonyms: Option<Pseudonymizer>,
+}
+
+/// What an input file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Captured events (JSONL).
+    Captures,
+    /// An access log (JSONL).
+    Access,
+}
+
+/// One input to [`audit`].
+pub struct Input<'a> {
+    /// Its name in messages and reports.
+    pub name: String,
+    /// What it holds.
+    pub kind: InputKind,
+    /// Its lines (already decompressed).
+    pub reader: Box<dyn BufRead + 'a>,
+    /// The digest of the file as stored, when the caller reads it through a [`DigestReader`]
+    /// under a decompressor; without it, the bytes of `reader` are hashed.
+    pub digest: Option<DigestCell>,
+}
+
+/// Audits `inputs` (captures and access logs, in order) with `engine`.
+pub fn audit(engine: Arc<Engine>, inputs: Vec<Input<'_>>, options: AuditOptions) -> Result<Report> {
+    let mut auditor = Auditor::new(engine, options)?;
+    for input in inputs {
+        auditor.read(input)?;
+    }
+    auditor.finish()
+}
 
 #[derive(Debug, Default)]
 struct Acc {
     count: u64,
     categories: BTreeSet<String>,
-    first: Option<(chrono::DateTime<chrono::FixedOffset>, String)>,
-    last: Option<(chrono::DateTime<chrono::FixedOffset>, String)>,
-    examples: Vec<String>,
-    evidence: Vec<String>,
+    examples: BTreeSet<InputLocation>,
+    state: FindingState,
     details: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Acc {
-    fn seen(
-        &mut self,
-        ts: Option<(&chrono::DateTime<chrono::FixedOffset>, &str)>,
-        example: Option<&str>,
-        max_evidence: usize,
-        evidence: &[String],
-    ) {
-        self.count += 1;
-        if let Some((t, raw)) = ts {
-            if self.first.as_ref().is_none_or(|(f, _)| t < f) {
-                self.first = Some((*t, raw.to_string()));
-            }
-            if self.last.as_ref().is_none_or(|(l, _)| t > l) {
-                self.last = Some((*t, raw.to_string()));
-            }
-        }
-        if let Some(ex) = example
-            && self.examples.len() < MAX_EXAMPLES
-            && !self.examples.iter().any(|e| e == ex)
-        {
-            self.examples.push(ex.to_string());
-        }
-        for e in evidence {
-            if self.evidence.len() < max_evidence && !self.evidence.contains(e) {
-                self.evidence.push(e.clone());
+    fn example(&mut self, at: &InputLocation) {
+        if self.examples.len() < MAX_EXAMPLES || self.examples.last().is_some_and(|l| at < l) {
+            self.examples.insert(at.clone());
+            if self.examples.len() > MAX_EXAMPLES {
+                self.examples.pop_last();
             }
         }
     }
+}
+
+/// A person met in an event: counted by hash; named only when the report may show it.
+struct Person<'a> {
+    hash: u64,
+    pseudonym: Option<String>,
+    id: Option<&'a str>,
+}
+
+#[derive(Debug, Default)]
+struct StoreAcc {
+    events: u64,
+    people: People,
 }
 
 /// Streams captures and access entries, then builds the report.
 #[derive(Debug)]
 pub struct Auditor {
     eval: Evaluator,
-    files: Vec<String>,
-    acc: HashMap<(usize, Subject), Acc>,
-    store_events: BTreeMap<String, u64>,
+    options: AuditOptions,
+    files: Vec<(String, InputKind)>,
+    digests: Vec<InputDigest>,
+    acc: HashMap<(usize, Target), Acc>,
+    stores: BTreeMap<String, StoreAcc>,
     summary: Summary,
-    rejected: Vec<Rejected>,
+    rejected: BTreeSet<Rejected>,
 }
 
 impl Auditor {
-    /// A new audit with this evaluator.
-    pub fn new(eval: Evaluator) -> Self {
-        Auditor {
-            eval,
+    /// A new audit over this engine.
+    pub fn new(engine: Arc<Engine>, options: AuditOptions) -> Result<Self> {
+        Ok(Auditor {
+            eval: Evaluator::new(engine)?,
+            options,
             files: Vec::new(),
+            digests: Vec::new(),
             acc: HashMap::new(),
-            store_events: BTreeMap::new(),
+            stores: BTreeMap::new(),
             summary: Summary::default(),
-            rejected: Vec::new(),
-        }
+            rejected: BTreeSet::new(),
+        })
+    }
+
+    /// The evaluator (to change its switches, or read its statistics).
+    pub fn evaluator_mut(&mut self) -> &mut Evaluator {
+        &mut self.eval
     }
 
     /// Registers an input file; lines are reported against its name.
-    pub fn add_file(&mut self, name: &str) -> FileId {
-        self.files.push(name.to_string());
+    pub fn add_file(&mut self, name: &str, kind: InputKind) -> FileId {
+        self.files.push((name.to_string(), kind));
         self.files.len() - 1
     }
 
-    fn file(&self, id: FileId) -> &str {
-        self.files.get(id).map_or("<input>", String::as_str)
+    /// Records the digest of an input file for the report's provenance.
+    pub fn add_digest(&mut self, file: FileId, sha256: String, bytes: u64) {
+        let Some((name, kind)) = self.files.get(file) else { return };
+        let role = match kind {
+            InputKind::Captures => InputRole::Captures,
+            InputKind::Access => InputRole::Access,
+        };
+        self.digests.push(InputDigest { role, file: name.clone(), sha256, bytes });
     }
 
-    /// A line of input that could not even be read as text (not UTF-8, too long):
-    /// counted as read and rejected.
-    pub fn reject(&mut self, file: FileId, line: u64, reason: String, access: bool) {
+    fn file(&self, id: FileId) -> &str {
+        self.files.get(id).map_or("<input>", |(n, _)| n.as_str())
+    }
+
+    /// Reads one whole input, line by line.
+    pub fn read(&mut self, input: Input<'_>) -> Result<()> {
+        let Input { name, kind, reader, digest } = input;
+        let file = self.add_file(&name, kind);
+        let (mut reader, cell): (Box<dyn BufRead + '_>, DigestCell) = match digest {
+            Some(cell) => (reader, cell),
+            None => {
+                let (r, cell) = DigestReader::new(reader);
+                (Box::new(r), cell)
+            }
+        };
+        for_each_line(&name, &mut reader, |n, line| match line {
+            Line::Text(t) => match kind {
+                InputKind::Captures => self.capture_line(file, n, t),
+                InputKind::Access => self.access_line(file, n, t),
+            },
+            Line::Bad(reason) => self.reject(file, n, reason, kind == InputKind::Access),
+        })?;
+        let (sha256, bytes) = cell.finish();
+        self.add_digest(file, sha256, bytes);
+        Ok(())
+    }
+
+    /// A line of input that could not even be read as text (not UTF-8, too long): counted as
+    /// read and rejected. Errors only in strict mode.
+    pub fn reject(&mut self, file: FileId, line: u64, reason: String, access: bool) -> Result<()> {
         if access {
             self.summary.access_read += 1;
         } else {
             self.summary.records_read += 1;
         }
-        self.record_rejection(file, line, reason, access);
+        self.record_rejection(file, line, reason, access)
     }
 
-    fn record_rejection(&mut self, file: FileId, line: u64, reason: String, access: bool) {
+    fn record_rejection(&mut self, file: FileId, line: u64, reason: String, access: bool) -> Result<()> {
+        if self.options.strict {
+            return Err(Error::new(
+                ErrorKind::Input,
+                Location { file: self.file(file).to_string(), line: usize::try_from(line).ok(), column: None },
+                format!("malformed line: {reason}"),
+            )
+            .with_help("fix or remove the line, or run without --strict to reject it and go on"));
+        }
         if access {
             self.summary.access_rejected += 1;
         } else {
             self.summary.records_rejected += 1;
         }
-        if self.rejected.len() < MAX_LISTED_REJECTIONS {
-            self.rejected.push(Rejected { file: self.file(file).to_string(), line, reason });
-        } else {
-            self.summary.rejected_not_listed += 1;
+        // The first rejections in file and line order are listed, whatever order they came in.
+        let r = Rejected { file: self.file(file).to_string(), line, reason };
+        if self.rejected.len() < MAX_LISTED_REJECTIONS || self.rejected.last().is_some_and(|l| r < *l) {
+            self.rejected.insert(r);
+            if self.rejected.len() > MAX_LISTED_REJECTIONS {
+                self.rejected.pop_last();
+            }
         }
+        Ok(())
+    }
+
+    fn acc(&mut self, rule: usize, target: Target) -> &mut Acc {
+        let max_evidence = self.eval.engine().options.max_evidence;
+        let acc = self.acc.entry((rule, target)).or_default();
+        acc.state.max_evidence = max_evidence;
+        acc
     }
 
     /// One line of a capture file (1-based `line`). Blank lines are not records.
-    /// Errors only when scopecheck itself cannot go on.
+    /// Errors only when scopecheck itself cannot go on (or, in strict mode, on a bad line).
     pub fn capture_line(&mut self, file: FileId, line: u64, text: &str) -> Result<()> {
         if text.trim().is_empty() {
             return Ok(());
@@ -127,34 +230,57 @@ impl Auditor {
         self.summary.records_read += 1;
         let cap = match parse_capture(text) {
             Ok(c) => c,
-            Err(r) => {
-                self.record_rejection(file, line, r.reason, false);
-                return Ok(());
-            }
+            Err(r) => return self.record_rejection(file, line, r.reason, false),
         };
         let outcome = match self.eval.evaluate(&cap) {
             Ok(o) => o,
-            Err(EvalFailure::Rejected(r)) => {
-                self.record_rejection(file, line, r.reason, false);
-                return Ok(());
-            }
+            Err(EvalFailure::Rejected(r)) => return self.record_rejection(file, line, r.reason, false),
             Err(EvalFailure::Error(e)) => return Err(e),
         };
         self.summary.records_evaluated += 1;
+        let show = self.eval.engine().options.show_evidence;
+        let person = cap.subject.as_deref().map(|id| Person {
+            hash: person_hash(id),
+            pseudonym: None,
+            id: if show { Some(id) } else { None },
+        });
+        match &person {
+            Some(p) => self.summary.captured.insert(p.hash),
+            None => self.summary.records_without_subject += 1,
+        }
+        if cap.subject_kind.is_none() {
+            self.summary.records_without_subject_kind += 1;
+        }
+        let store = self.stores.entry(outcome.store.clone()).or_default();
+        store.events += 1;
+        if let Some(p) = &person {
+            store.people.insert(p.hash);
+        }
         if outcome.hits.is_empty() {
-            *self.store_events.entry(outcome.store).or_insert(0) += 1;
             return Ok(());
         }
-        let loc = format!("{}:{line}", self.file(file));
-        let ts = Some((&cap.ts, cap.ts_text.as_ref()));
-        let max_ev = self.eval.engine().options.max_evidence;
+        // A keyed pseudonym costs an HMAC: only for events that concern a finding.
+        let person = person.map(|mut p| {
+            if let (Some(k), Some(id)) = (&self.options.pseudonyms, cap.subject.as_deref()) {
+                p.pseudonym = Some(k.pseudonym(id));
+            }
+            p
+        });
+        let at = InputLocation::line(self.file(file), line);
         for hit in outcome.hits {
-            let acc = self.acc.entry((hit.rule, hit.subject)).or_default();
+            let acc = self.acc(hit.rule, hit.target);
+            acc.count += 1;
             acc.categories.extend(hit.categories);
-            acc.seen(ts, Some(&loc), max_ev, &hit.evidence);
+            acc.state.seen(&cap.ts, &cap.ts_text);
+            acc.example(&at);
+            for e in &hit.evidence {
+                acc.state.evidence(Some(&at), e);
+            }
+            let concerned = acc.state.concerned.get_or_insert_with(Concerned::default);
+            if let Some(p) = &person {
+                concerned.add(p.hash, p.pseudonym.as_deref(), p.id);
+            }
         }
-        *self.store_events.entry(outcome.store.clone()).or_insert(0) += 1;
-
         Ok(())
     }
 
@@ -166,25 +292,31 @@ impl Auditor {
         self.summary.access_read += 1;
         let access = match parse_access(text) {
             Ok(a) => a,
-            Err(r) => {
-                self.record_rejection(file, line, r.reason, true);
-                return Ok(());
-            }
+            Err(r) => return self.record_rejection(file, line, r.reason, true),
         };
         let hits = self.eval.evaluate_access(&access)?;
         self.summary.access_evaluated += 1;
-        let loc = format!("{}:{line}", self.file(file));
+        let at = InputLocation::line(self.file(file), line);
         let e = &access.entry;
-        let mut by_rule: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        for (rule, path) in hits {
-            by_rule.entry(rule).or_default().push(path);
+        let mut by_fire: BTreeMap<(Fire, Target), Vec<String>> = BTreeMap::new();
+        for (fire, path) in hits {
+            let target = match fire.target {
+                TargetKind::Field => Target::field(path.clone()),
+                TargetKind::Store => Target::store(e.store.as_deref().unwrap_or(NO_STORE)),
+                _ => Target::role(e.role.clone()),
+            };
+            by_fire.entry((fire, target)).or_default().push(path);
         }
-        let max_ev = self.eval.engine().options.max_evidence;
-        for (rule, paths) in by_rule {
+        for ((fire, target), paths) in by_fire {
             let actor = e.actor.as_deref().unwrap_or("(unknown actor)");
             let evidence = format!("{actor} read {} for {}", paths.join(", "), e.purpose);
-            let acc = self.acc.entry((rule, Subject::Role(e.role.clone()))).or_default();
-            acc.seen(Some((&access.ts, e.ts.as_str())), Some(&loc), max_ev, &[evidence]);
+            let acc = self.acc(fire.rule, target);
+            acc.count += 1;
+            acc.state.seen(&access.ts, &e.ts);
+            acc.example(&at);
+            if fire.evidence == EvidenceKind::Access {
+                acc.state.evidence(Some(&at), &evidence);
+            }
             acc.details.entry("purposes".into()).or_default().insert(e.purpose.clone());
             acc.details.entry("fields".into()).or_default().extend(paths);
             if let Some(s) = &e.store {
@@ -194,6 +326,8 @@ impl Auditor {
         Ok(())
     }
 
+    /// The store as observed and as declared (evidence of store findings). Nothing in it
+    /// depends on which part of the input was read, so partial reports merge.
     fn describe_store(&self, id: &str) -> String {
         let engine = self.eval.engine();
         let decl = engine.scope.store(id);
@@ -215,52 +349,61 @@ impl Auditor {
             )),
             None => parts.push("not declared in the scope".to_string()),
         }
-        if let Some(n) = self.store_events.get(id) {
-            parts.push(format!("{n} captured events"));
-        }
         parts.join("; ")
     }
 
     /// Decides stores and retention, and builds the report.
     pub fn finish(mut self) -> Result<Report> {
-        let max_ev = self.eval.engine().options.max_evidence;
-        // Retention of each field in each store that holds it.
-        let pairs = self.eval.field_stores();
-        for (path, store, events) in pairs {
-            let rules = self.eval.evaluate_retain(&path, &store)?;
-            for &rule in rules.iter() {
+        // Retention of each field in each store that holds it (decided when first met).
+        for kept in self.eval.kept_fields() {
+            for fire in kept.fires.iter() {
                 let engine = self.eval.engine();
-                let field_days = engine
-                    .scope
-                    .declaration_for(&path)
-                    .and_then(|i| engine.scope.raw.collect.get(i))
-                    .and_then(|c| c.retention_days);
-                let store_days = engine.inventory.get(&store).and_then(|s| s.retention_days);
-                let evidence = format!(
-                    "store {store} keeps {} days; the field promises {} days",
-                    store_days.map_or("?".into(), |d| d.to_string()),
-                    field_days.map_or("?".into(), |d| d.to_string())
-                );
-                let acc = self.acc.entry((rule, Subject::Field(path.clone()))).or_default();
-                acc.seen(None, None, max_ev, &[evidence]);
-                acc.count += events - 1;
-                acc.details.entry("stores".into()).or_default().insert(store.clone());
+                let evidence = (fire.evidence == EvidenceKind::Retention).then(|| {
+                    let field_days = engine
+                        .scope
+                        .declaration_for(&kept.path)
+                        .and_then(|i| engine.scope.raw.collect.get(i))
+                        .and_then(|c| c.retention_days);
+                    let store_days = engine.inventory.get(&kept.store).and_then(|s| s.retention_days);
+                    format!(
+                        "store {} keeps {} days; the field promises {} days",
+                        kept.store,
+                        store_days.map_or("?".into(), |d| d.to_string()),
+                        field_days.map_or("?".into(), |d| d.to_string())
+                    )
+                });
+                let target = match fire.target {
+                    TargetKind::Store => Target::store(kept.store.clone()),
+                    _ => Target::field(kept.path.clone()),
+                };
+                let acc = self.acc(fire.rule, target);
+                acc.count += kept.events;
+                if let Some(e) = evidence {
+                    acc.state.evidence(None, &e);
+                }
+                acc.details.entry("stores".into()).or_default().insert(kept.store.clone());
+                if let Some(p) = &kept.people {
+                    acc.state.concerned.get_or_insert_with(Concerned::default).people.merge(p);
+                }
             }
         }
         // Each store as a whole.
         let mut stores = self.eval.known_stores();
-        stores.extend(self.store_events.keys().filter(|s| s.as_str() != NO_STORE).cloned());
+        stores.extend(self.stores.keys().filter(|s| s.as_str() != NO_STORE).cloned());
         for store in stores {
-            let events = self.store_events.get(&store).copied().unwrap_or(0);
-            let rules = self.eval.evaluate_inventory(&store, events)?;
-            for &rule in rules.iter() {
-                let evidence = self.describe_store(&store);
-                let acc = self.acc.entry((rule, Subject::Store(store.clone()))).or_default();
-                if acc.count == 0 {
-                    acc.count = events.max(1);
+            let (events, people) =
+                self.stores.get(&store).map_or((0, People::default()), |s| (s.events, s.people.clone()));
+            let fires = self.eval.evaluate_inventory(&store, events)?;
+            for fire in fires.iter() {
+                let evidence = (fire.evidence == EvidenceKind::StoreState).then(|| self.describe_store(&store));
+                let acc = self.acc(fire.rule, Target::store(store.clone()));
+                // A store rule that also fired on captures has counted their events already.
+                if acc.state.concerned.is_none() {
+                    acc.count += events;
+                    acc.state.concerned = Some(Concerned { people: people.clone(), ..Concerned::default() });
                 }
-                if !acc.evidence.contains(&evidence) && acc.evidence.len() < max_ev.max(1) {
-                    acc.evidence.push(evidence);
+                if let Some(e) = evidence {
+                    acc.state.evidence(None, &e);
                 }
             }
         }
@@ -269,70 +412,79 @@ impl Auditor {
     }
 
     fn build(self) -> Result<Report> {
-        let engine = self.eval.engine();
+        let engine = Arc::clone(self.eval.engine());
+        let program = engine.scope.raw.program.clone();
         let mut findings = Vec::with_capacity(self.acc.len());
-        for ((rule, subject), acc) in self.acc {
+        for ((rule, target), acc) in self.acc {
             let Some(meta) = engine.rules.rule(rule) else { continue };
             let category = acc
                 .categories
                 .iter()
-                .max_by_key(|c| (engine.taxonomy.sensitivity(c), std::cmp::Reverse((*c).clone())))
+                .max_by_key(|c| (engine.taxonomy.sensitivity(c), std::cmp::Reverse(c.as_str())))
                 .cloned();
-            let (field, store, role) = match &subject {
-                Subject::Field(f) => (Some(f.clone()), None, None),
-                Subject::Store(s) => (None, Some(s.clone()), None),
-                Subject::Role(r) => (None, None, Some(r.clone())),
+            let mut state = acc.state;
+            state.sensitivity = category.as_deref().map_or(0, |c| engine.taxonomy.sensitivity(c));
+            let (field, store, role) = match target.kind {
+                TargetKind::Field => (Some(target.id.clone()), None, None),
+                TargetKind::Store => (None, Some(target.id.clone()), None),
+                TargetKind::Role => (None, None, Some(target.id.clone())),
                 _ => (None, None, None),
             };
-            findings.push(Finding {
+            let mut f = Finding {
+                fingerprint: fingerprint(&program, &meta.id, &target),
                 rule: meta.id.clone(),
                 severity: meta.severity,
                 title: meta.title.clone(),
-                subject,
+                target,
                 field,
                 store,
                 role,
                 category,
                 categories: acc.categories.into_iter().collect(),
                 count: acc.count,
-                first_seen: acc.first.map(|(_, s)| s),
-                last_seen: acc.last.map(|(_, s)| s),
-                examples: acc.examples,
-                evidence: acc.evidence,
+                people_affected: None,
+                people_affected_exact: None,
+                pseudonyms: Vec::new(),
+                subjects: Vec::new(),
+                first_seen: None,
+                last_seen: None,
+                examples: acc.examples.into_iter().collect(),
+                evidence: Vec::new(),
                 details: acc.details.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
                 help: meta.help.clone(),
                 reference: meta.reference.clone(),
-            });
+                state,
+            };
+            f.settle();
+            findings.push(f);
         }
-        findings.sort_by(|a, b| {
-            b.severity.cmp(&a.severity).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.subject.cmp(&b.subject))
-        });
         let mut summary = self.summary;
-        summary.files = self.files;
-        summary.findings = findings.len() as u64;
-        for f in &findings {
-            *summary.by_severity.entry(f.severity).or_insert(0) += 1;
-        }
-        let warnings = self
-            .eval
-            .policy_errors()
-            .iter()
-            .map(|(m, n)| format!("a policy could not be evaluated {n} time(s) and did not fire: {m}"))
-            .collect();
-        Ok(Report {
+        summary.files = self.files.iter().filter(|(_, k)| *k == InputKind::Captures).map(|(n, _)| n.clone()).collect();
+        let mut inputs = engine.inputs.clone();
+        inputs.extend(self.digests);
+        let mut report = Report {
             tool: ToolInfo::current(),
             scope: ScopeInfo {
-                program: engine.scope.raw.program.clone(),
+                program,
                 version: engine.scope.raw.version.clone(),
                 notice: engine.scope.raw.notice.clone(),
                 file: engine.scope.file.clone(),
             },
+            provenance: Provenance {
+                scopecheck_version: env!("CARGO_PKG_VERSION").to_string(),
+                rules_sha256: engine.rules_sha256.clone(),
+                inputs,
+            },
+            people: PeopleMethod::current(),
             summary,
             findings,
-            rejected: self.rejected,
-            warnings,
+            rejected: self.rejected.into_iter().collect(),
+            warnings: Vec::new(),
             stats: Stats { cedar_calls: self.eval.cedar_calls() },
             rules: engine.rules.rules().to_vec(),
-        })
+            policy_errors: self.eval.policy_errors().clone(),
+        };
+        report.settle();
+        Ok(report)
     }
 }

@@ -27,8 +27,9 @@ use sha2::{Digest, Sha256};
 
 /// The container's `format` value.
 pub const FORMAT: &str = "scopecheck-bundle";
-/// The newest bundle format this library writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The bundle format this library writes and reads. 2: the Cedar schema's contexts carry
+/// `subject_kind` and `subject_declared` (the person's id is never in them).
+pub const FORMAT_VERSION: u32 = 2;
 /// Largest bundle accepted (bytes).
 pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -170,7 +171,8 @@ impl Bundle {
             policies.push(Text { name: BASELINE_FILE.to_string(), text: BASELINE_SRC.to_string() });
         }
         policies.extend(setup.policies.iter().map(Text::from));
-        let mut detectors = vec![Text { name: "builtin".to_string(), text: detect::BUILTIN_YAML.to_string() }];
+        let mut detectors =
+            vec![Text { name: detect::BUILTIN_NAME.to_string(), text: detect::BUILTIN_YAML.to_string() }];
         detectors.extend(setup.detectors.iter().map(Text::from));
         let payload = Payload {
             scope: Text::from(scope_src),
@@ -244,8 +246,18 @@ impl Bundle {
             )
             .with_help("upgrade the plugin, or rebuild the bundle with this version's `scopecheck bundle`"));
         }
-        if version == 0 {
-            return Err(bundle_error(file, "the bundle's `format_version` is 0; the first format is 1"));
+        if version < FORMAT_VERSION {
+            return Err(bundle_error(
+                file,
+                format!(
+                    "the bundle is format version {version} (written by scopecheck {}), older than this plugin reads \
+                     (format version {FORMAT_VERSION}, scopecheck {}): its rules were checked against an older \
+                     Cedar schema; it was not loaded",
+                    header.scopecheck_version.as_deref().unwrap_or("?"),
+                    crate_version()
+                ),
+            )
+            .with_help("rebuild the bundle from its scope and rules with this version's `scopecheck bundle`"));
         }
         let c: Container = serde_json::from_slice(bytes)
             .map_err(|e| bundle_error(file, format!("the bundle container is malformed: {e}")))?;
@@ -338,12 +350,16 @@ mod tests {
         let e = Bundle::from_bytes(bytes.get(..bytes.len() / 2).unwrap(), "b").unwrap_err();
         assert!(e.message.contains("truncated or corrupt"), "{e}");
         let text = String::from_utf8(bytes.clone()).unwrap();
-        let newer = text.replace("\"format_version\":1", "\"format_version\":7");
+        let newer = text.replace("\"format_version\":2", "\"format_version\":7");
         let e = Bundle::from_bytes(newer.as_bytes(), "b").unwrap_err();
         assert!(e.message.contains("format version 7") && e.message.contains("newer"), "{e}");
         let corrupt = text.replace("program: demo", "program: dem0");
         let e = Bundle::from_bytes(corrupt.as_bytes(), "b").unwrap_err();
         assert!(e.message.contains("corrupt"), "{e}");
         assert!(Bundle::from_bytes(b"{\"format\":\"other\"}", "b").is_err());
+        let older = text.replace("\"format_version\":2", "\"format_version\":1");
+        let e = Bundle::from_bytes(older.as_bytes(), "b").unwrap_err();
+        assert!(e.message.contains("format version 1") && e.message.contains("older"), "{e}");
+        assert!(e.help.unwrap().contains("scopecheck bundle"));
     }
 }

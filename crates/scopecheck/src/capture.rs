@@ -53,8 +53,12 @@ pub struct Capture<'a> {
     pub ts: DateTime<FixedOffset>,
     /// The program that captured it.
     pub program: Option<Cow<'a, str>>,
-    /// The kind of person captured (`employee`...).
+    /// The captured person's identifier (opaque, usually pseudonymous: `e-10428`). Never part of
+    /// a decision: it is only counted (people affected) and, when asked, shown or pseudonymized.
     pub subject: Option<Cow<'a, str>>,
+    /// The kind of person captured (`employee`, `contractor`, `visitor`...): what the scope's
+    /// `subjects:` declares.
+    pub subject_kind: Option<Cow<'a, str>>,
     /// The capturing component.
     pub source: Option<Cow<'a, str>>,
     /// Where it was written.
@@ -211,6 +215,7 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
         ts,
         program: env.program,
         subject: env.subject,
+        subject_kind: env.subject_kind,
         source: env.source,
         store: env.store,
         paths: reader.paths,
@@ -312,6 +317,7 @@ struct Envelope<'a> {
     ts: Option<Cow<'a, str>>,
     program: Option<Cow<'a, str>>,
     subject: Option<Cow<'a, str>>,
+    subject_kind: Option<Cow<'a, str>>,
     source: Option<Cow<'a, str>>,
     store: Option<Cow<'a, str>>,
     has_data: bool,
@@ -344,6 +350,7 @@ impl<'de, 'r> Visitor<'de> for EnvelopeSeed<'r, 'de> {
                 "ts" => &mut env.ts,
                 "program" => &mut env.program,
                 "subject" => &mut env.subject,
+                "subject_kind" => &mut env.subject_kind,
                 "source" => &mut env.source,
                 "store" => &mut env.store,
                 "data" => {
@@ -437,7 +444,13 @@ impl<'de> DeserializeSeed<'de> for EnvString<'_, 'de, '_> {
 
 impl<'de> EnvString<'_, 'de, '_> {
     fn wrong<E: de::Error>(self) -> Result<Option<Cow<'de, str>>, E> {
-        Err(self.reader.reject(format!("bad envelope: `{}` must be a string", self.key)))
+        let what = if self.key == "subject" { "a string or an integer (the person's id)" } else { "a string" };
+        Err(self.reader.reject(format!("bad envelope: `{}` must be {what}", self.key)))
+    }
+
+    /// `subject` is an id, and ids are often numbers: `12345` and `"12345"` are the same person.
+    fn id_number<E: de::Error>(self, n: impl fmt::Display) -> Result<Option<Cow<'de, str>>, E> {
+        if self.key == "subject" { Ok(Some(Cow::Owned(n.to_string()))) } else { self.wrong() }
     }
 }
 
@@ -461,11 +474,11 @@ impl<'de> Visitor<'de> for EnvString<'_, 'de, '_> {
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
         self.wrong()
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        self.wrong()
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        self.id_number(n)
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        self.wrong()
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        self.id_number(n)
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
         self.wrong()

@@ -4,7 +4,7 @@
 //! (a capture envelope, one JSON object) is evaluated by [`Evaluator::evaluate`], the same code the
 //! audit runs, so the findings are the audit's findings for that event. Then:
 //!
-//! - a finding about a **field** (`Subject::Field`: `undisclosed-field`, `never-collect`,
+//! - a finding about a **field** (target kind `field`: `undisclosed-field`, `never-collect`,
 //!   `unencrypted-field`, `undisclosed-category`...) can be fixed by removing that field: every
 //!   leaf at that path, and the containers left empty by the removal, go from `data`;
 //! - a finding about the **event as a whole** (its store, source, subject kind: `outside-window`,
@@ -21,9 +21,10 @@
 
 use crate::bundle::Bundle;
 use crate::error::Result;
-use crate::eval::{Engine, EvalFailure, Evaluator, Subject};
+use crate::eval::{Engine, EvalFailure, Evaluator};
 use crate::observe::parse_capture;
 use crate::rules::Severity;
+use crate::target::{Target, TargetKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -131,10 +132,8 @@ pub struct EventFinding {
     pub rule: String,
     /// Its severity.
     pub severity: Severity,
-    /// `field`, `store`, `source`, `subject`.
-    pub subject_kind: String,
-    /// The field path, store id, source or subject kind.
-    pub subject: String,
+    /// What it is about: `{"kind": "field"|"store"|"source"|"subject_kind", "id": …}`.
+    pub target: Target,
     /// Categories involved.
     #[serde(default)]
     pub categories: Vec<String>,
@@ -270,10 +269,10 @@ impl Decider {
         for hit in outcome.hits {
             let severity = engine.rules.rule(hit.rule).map_or(Severity::Critical, |r| r.severity);
             let acts = severity >= self.options.act_on;
-            let action = match (&hit.subject, acts) {
+            let action = match (hit.target.kind, acts) {
                 (_, false) => Action::Report,
-                (Subject::Field(path), true) => {
-                    remove.insert(path.clone());
+                (TargetKind::Field, true) => {
+                    remove.insert(hit.target.id.clone());
                     Action::Redact
                 }
                 (_, true) => {
@@ -284,8 +283,7 @@ impl Decider {
             findings.push(EventFinding {
                 rule: hit.rule_id,
                 severity,
-                subject_kind: hit.subject.kind().to_string(),
-                subject: hit.subject.id().to_string(),
+                target: hit.target,
                 categories: hit.categories,
                 evidence: hit.evidence,
                 action,

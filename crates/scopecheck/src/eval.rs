@@ -9,8 +9,9 @@
 use crate::detect::{CipherAssessment, Detection, Detectors, assess_ciphertext, redact};
 use crate::error::{Error, Result};
 use crate::observe::{Capture, ObservedStore, Rejection, Scalar, clip};
-use crate::rules::RulePack;
+use crate::rules::{Fire, RulePack};
 use crate::scope::{CompiledScope, EncryptionLevel};
+use crate::target::{Act, EvidenceKind, Target, TargetKind};
 use crate::taxonomy::Taxonomy;
 use crate::window::LocalTime;
 use cedar_policy::{
@@ -59,6 +60,11 @@ pub struct Engine {
     pub inventory: BTreeMap<String, ObservedStore>,
     /// Options.
     pub options: Options,
+    /// The digests of the files it was built from (scope, inventory, the user's rules and
+    /// detectors), for reports' provenance.
+    pub inputs: Vec<crate::report::InputDigest>,
+    /// sha256 of the rules in force ([`RulePack::digest`]).
+    pub rules_sha256: String,
 }
 
 impl Engine {
@@ -78,44 +84,8 @@ impl Engine {
             rules,
             inventory: inventory.into_iter().map(|s| (s.id.clone(), s)).collect(),
             options,
-        }
-    }
-}
-
-/// What a hit is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
-pub enum Subject {
-    /// A field path.
-    Field(String),
-    /// A store.
-    Store(String),
-    /// An access role.
-    Role(String),
-    /// A capturing source (for time-window findings).
-    Source(String),
-    /// A kind of person.
-    SubjectKind(String),
-}
-
-impl Subject {
-    /// `field`, `store`, ...
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Subject::Field(_) => "field",
-            Subject::Store(_) => "store",
-            Subject::Role(_) => "role",
-            Subject::Source(_) => "source",
-            Subject::SubjectKind(_) => "subject",
-        }
-    }
-
-    /// The id.
-    pub fn id(&self) -> &str {
-        match self {
-            Subject::Field(s) | Subject::Store(s) | Subject::Role(s) | Subject::Source(s) | Subject::SubjectKind(s) => {
-                s
-            }
+            inputs: Vec::new(),
+            rules_sha256: String::new(),
         }
     }
 }
@@ -129,7 +99,7 @@ pub struct Hit {
     /// Rule id.
     pub rule_id: String,
     /// What it is about.
-    pub subject: Subject,
+    pub target: Target,
     /// Categories involved.
     pub categories: Vec<String>,
     /// Evidence (redacted unless asked otherwise).
@@ -169,9 +139,13 @@ struct CaptureKey {
     in_window: bool,
     weekday: u8,
     hour: u8,
-    subject: u32,
+    /// The interned `subject_kind`, [`NO_KIND`] without one. Never the person's id.
+    kind: u32,
     source: u32,
 }
+
+/// The interned-kind value of an event without `subject_kind`.
+const NO_KIND: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct CollectKey {
@@ -181,13 +155,37 @@ struct CollectKey {
     confidence: u8,
     plaintext: bool,
     in_window: bool,
-    subject: u32,
+    kind: u32,
     source: u32,
     store: u32,
 }
 
 /// (role, field path, purpose, store, actor).
 type AccessKey = (String, String, String, String, String);
+
+/// A field as events wrote it to a store: decided (`retain`) when first met.
+#[derive(Debug, Clone)]
+struct FieldStore {
+    events: u64,
+    fires: Arc<[Fire]>,
+    /// The people of those events, counted only where a rule fired.
+    people: Option<crate::people::People>,
+}
+
+/// A field kept in a store, with the rules its retention satisfies ([`Evaluator::kept_fields`]).
+#[derive(Debug, Clone)]
+pub struct KeptField {
+    /// The field path.
+    pub path: String,
+    /// The store.
+    pub store: String,
+    /// Events that wrote it there.
+    pub events: u64,
+    /// Rules satisfied.
+    pub fires: Arc<[Fire]>,
+    /// The people of those events (when a rule fired).
+    pub people: Option<crate::people::People>,
+}
 
 /// Interns strings to small ids.
 #[derive(Debug, Default)]
@@ -257,16 +255,16 @@ pub struct Evaluator {
     field_entities: HashSet<u32>,
     store_entities: HashSet<String>,
     role_entities: HashSet<String>,
-    capture_cache: HashMap<CaptureKey, Arc<[usize]>>,
-    collect_cache: HashMap<CollectKey, Arc<[usize]>>,
-    access_cache: HashMap<AccessKey, Arc<[usize]>>,
-    keep_cache: HashMap<(u32, u32), Arc<[usize]>>,
+    capture_cache: HashMap<CaptureKey, Arc<[Fire]>>,
+    collect_cache: HashMap<CollectKey, Arc<[Fire]>>,
+    access_cache: HashMap<AccessKey, Arc<[Fire]>>,
+    keep_cache: HashMap<(u32, u32), Arc<[Fire]>>,
     policy_errors: BTreeMap<String, u64>,
     cedar_calls: u64,
     use_cache: bool,
     observe_fields: bool,
     count_field_stores: bool,
-    field_stores: HashMap<(u32, u32), u64>,
+    field_stores: HashMap<(u32, u32), FieldStore>,
     /// Leaf-path sequences seen, by [`Capture::shape_key`]: the interned paths and their order.
     shapes: HashMap<ShapeKey, Arc<Shape>>,
     shape_bytes: usize,
@@ -449,14 +447,21 @@ impl Evaluator {
         self.count_field_stores = on;
     }
 
-    /// How many events wrote each field to each store: (path, store, events), sorted.
-    pub fn field_stores(&self) -> Vec<(String, String, u64)> {
-        let mut v: Vec<_> = self
+    /// Each field each store holds, how many events wrote it, and what its retention satisfies,
+    /// sorted by path and store.
+    pub fn kept_fields(&self) -> Vec<KeptField> {
+        let mut v: Vec<KeptField> = self
             .field_stores
             .iter()
-            .map(|((p, s), n)| (self.strings.get(*p).to_string(), self.strings.get(*s).to_string(), *n))
+            .map(|((p, s), f)| KeptField {
+                path: self.strings.get(*p).to_string(),
+                store: self.strings.get(*s).to_string(),
+                events: f.events,
+                fires: Arc::clone(&f.fires),
+                people: f.people.clone(),
+            })
             .collect();
-        v.sort();
+        v.sort_by(|a, b| (&a.path, &a.store).cmp(&(&b.path, &b.store)));
         v
     }
 
@@ -610,31 +615,32 @@ impl Evaluator {
         Ok(u)
     }
 
-    fn action(&self, name: &str) -> EntityUid {
-        uid(&self.types.action, name)
+    fn action(&self, act: Act) -> EntityUid {
+        uid(&self.types.action, act.as_str())
     }
 
-    /// One Cedar call; returns the rules whose policies were satisfied.
+    /// One Cedar call; returns the rules whose policies were satisfied, with what their findings
+    /// are about and show.
     fn decide(
         &mut self,
         principal: EntityUid,
-        action: &str,
+        act: Act,
         resource: EntityUid,
         context: Vec<(String, RestrictedExpression)>,
-    ) -> Result<Arc<[usize]>> {
+    ) -> Result<Arc<[Fire]>> {
         let ctx = Context::from_pairs(context).map_err(|e| cedar_err("context", e))?;
-        let request = Request::new(principal, self.action(action), resource, ctx, Some(self.engine.rules.schema()))
+        let request = Request::new(principal, self.action(act), resource, ctx, Some(self.engine.rules.schema()))
             .map_err(|e| cedar_err("request", e))?;
         self.cedar_calls += 1;
         let response = self.authorizer.is_authorized(&request, self.engine.rules.policies(), &self.entities);
         for err in response.diagnostics().errors() {
             *self.policy_errors.entry(err.to_string()).or_insert(0) += 1;
         }
-        let mut rules: Vec<usize> =
-            response.diagnostics().reason().filter_map(|p| self.engine.rules.rule_of(p)).collect();
-        rules.sort_unstable();
-        rules.dedup();
-        Ok(rules.into())
+        let mut fires: Vec<Fire> =
+            response.diagnostics().reason().filter_map(|p| self.engine.rules.fire_of(p, act)).collect();
+        fires.sort_unstable();
+        fires.dedup();
+        Ok(fires.into())
     }
 
     /// The event's leaf paths, interned and in visiting order; planned once per distinct shape.
@@ -708,12 +714,19 @@ impl Evaluator {
             }));
         }
         let (local, in_window) = self.local_time(cap);
-        let subject = cap.subject.as_deref().unwrap_or("");
+        let kind = cap.subject_kind.as_deref();
+        // Counted (never decided on) where retention findings need their people.
+        let person =
+            if self.count_field_stores { cap.subject.as_deref().map(crate::people::person_hash) } else { None };
         let source = cap.source.as_deref().unwrap_or("");
         let store = cap.store.as_deref().unwrap_or(NO_STORE);
-        let subject_id = self.strings.intern(subject);
+        // The person (`cap.subject`) is deliberately not read here: decisions depend on the kind of
+        // person, never on who it is, so the caches stay as small as the number of kinds.
+        let kind_id = kind.map_or(NO_KIND, |k| self.strings.intern(k));
         let source_id = self.strings.intern(source);
         let store_id = self.strings.intern(store);
+        let subject_declared = kind.is_none_or(|k| engine.scope.subject_declared(k));
+        let facts = EventFacts { kind, source, store, local, subject_declared };
         let mut hits: Vec<Hit> = Vec::new();
 
         // The event as a whole.
@@ -722,54 +735,40 @@ impl Evaluator {
             in_window,
             weekday: local.weekday,
             hour: local.hour,
-            subject: subject_id,
+            kind: kind_id,
             source: source_id,
         };
         let cached = if self.use_cache { self.capture_cache.get(&ckey).cloned() } else { None };
-        let rules = match cached {
+        let fires = match cached {
             Some(r) => r,
             None => {
-                let subject_declared = engine.scope.subject_declared(subject);
                 let local_rec = RestrictedExpression::new_record([
                     ("weekday".to_string(), rx_str(local.weekday_name())),
                     ("hour".to_string(), rx_long(i64::from(local.hour))),
                 ])
                 .map_err(|e| cedar_err("record", e))?;
                 let store_uid = self.ensure_store(store)?;
-                let r = self.decide(
-                    self.program.clone(),
-                    "capture",
-                    store_uid,
-                    vec![
-                        ("in_window".into(), RestrictedExpression::new_bool(in_window)),
-                        ("local".into(), local_rec),
-                        ("subject".into(), rx_str(subject)),
-                        ("subject_declared".into(), RestrictedExpression::new_bool(subject_declared)),
-                        ("source".into(), rx_str(source)),
-                    ],
-                )?;
+                let mut context = vec![
+                    ("in_window".into(), RestrictedExpression::new_bool(in_window)),
+                    ("local".into(), local_rec),
+                    ("subject_declared".into(), RestrictedExpression::new_bool(subject_declared)),
+                    ("source".into(), rx_str(source)),
+                ];
+                if let Some(k) = kind {
+                    context.push(("subject_kind".into(), rx_str(k)));
+                }
+                let r = self.decide(self.program.clone(), Act::Capture, store_uid, context)?;
                 self.capture_cache.insert(ckey, Arc::clone(&r));
                 r
             }
         };
-        for &rule in rules.iter() {
-            let rule_id = engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default();
-            let (subject_of, evidence) = if !in_window && rule_id == "outside-window" {
-                (
-                    Subject::Source(if source.is_empty() { "(no source)".into() } else { source.to_string() }),
-                    format!("captured {} {:02}:{:02} local time", local.weekday_name(), local.hour, local.minute),
-                )
-            } else if rule_id == "undeclared-subject" {
-                (Subject::SubjectKind(subject.to_string()), format!("subject kind \"{subject}\""))
-            } else {
-                (Subject::Store(store.to_string()), String::new())
-            };
+        for fire in fires.iter() {
             hits.push(Hit {
-                rule,
-                rule_id,
-                subject: subject_of,
+                rule: fire.rule,
+                rule_id: engine.rules.rule(fire.rule).map(|r| r.id.clone()).unwrap_or_default(),
+                target: facts.target(fire.target, None),
                 categories: Vec::new(),
-                evidence: if evidence.is_empty() { Vec::new() } else { vec![evidence] },
+                evidence: facts.evidence(fire.evidence).into_iter().collect(),
             });
         }
 
@@ -845,7 +844,7 @@ impl Evaluator {
             if cats.len() > 1 {
                 cats.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
             }
-            let mut per_rule: BTreeMap<usize, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
+            let mut per_rule: BTreeMap<Fire, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
             for (cid, cat) in &cats {
                 let key = CollectKey {
                     path: path_id,
@@ -854,50 +853,51 @@ impl Evaluator {
                     confidence: cat.confidence / 10 * 10,
                     plaintext: plaintext.is_some(),
                     in_window,
-                    subject: subject_id,
+                    kind: kind_id,
                     source: source_id,
                     store: store_id,
                 };
                 let cached = if self.use_cache { self.collect_cache.get(&key).cloned() } else { None };
-                let rules = match cached {
+                let fires = match cached {
                     Some(r) => r,
                     None => {
                         let category = self.strings.get(*cid).to_string();
                         let field_uid = self.ensure_field(path_id)?;
                         let store_uid = self.ensure_store(store)?;
-                        let r = self.decide(
-                            self.program.clone(),
-                            "collect",
-                            field_uid,
-                            vec![
-                                (
-                                    "category".into(),
-                                    RestrictedExpression::new_entity_uid(uid(&self.types.category, &category)),
-                                ),
-                                ("from_value".into(), RestrictedExpression::new_bool(cat.from_value)),
-                                ("confidence".into(), rx_long(i64::from(key.confidence))),
-                                ("value_plaintext".into(), RestrictedExpression::new_bool(key.plaintext)),
-                                ("in_window".into(), RestrictedExpression::new_bool(in_window)),
-                                ("subject".into(), rx_str(subject)),
-                                ("source".into(), rx_str(source)),
-                                ("store".into(), RestrictedExpression::new_entity_uid(store_uid)),
-                            ],
-                        )?;
+                        let mut context = vec![
+                            (
+                                "category".into(),
+                                RestrictedExpression::new_entity_uid(uid(&self.types.category, &category)),
+                            ),
+                            ("from_value".into(), RestrictedExpression::new_bool(cat.from_value)),
+                            ("confidence".into(), rx_long(i64::from(key.confidence))),
+                            ("value_plaintext".into(), RestrictedExpression::new_bool(key.plaintext)),
+                            ("in_window".into(), RestrictedExpression::new_bool(in_window)),
+                            ("subject_declared".into(), RestrictedExpression::new_bool(subject_declared)),
+                            ("source".into(), rx_str(source)),
+                            ("store".into(), RestrictedExpression::new_entity_uid(store_uid)),
+                        ];
+                        if let Some(k) = kind {
+                            context.push(("subject_kind".into(), rx_str(k)));
+                        }
+                        let r = self.decide(self.program.clone(), Act::Collect, field_uid, context)?;
                         self.collect_cache.insert(key, Arc::clone(&r));
                         r
                     }
                 };
                 let cat_name = self.strings.get(*cid);
-                for &rule in rules.iter() {
-                    let is_unencrypted = engine.rules.rule(rule).is_some_and(|r| r.id == "unencrypted-field");
-                    let entry = per_rule.entry(rule).or_default();
+                for fire in fires.iter() {
+                    let entry = per_rule.entry(*fire).or_default();
                     if *cid != unclassified {
                         entry.0.insert(cat_name.to_string());
                     }
-                    let ev = if is_unencrypted {
-                        plaintext.clone()
-                    } else {
-                        cat.evidence.clone().or_else(|| Some(describe_value(first_value, engine.options.show_evidence)))
+                    let ev = match fire.evidence {
+                        EvidenceKind::Plaintext => plaintext.clone(),
+                        EvidenceKind::Values => cat
+                            .evidence
+                            .clone()
+                            .or_else(|| Some(describe_value(first_value, engine.options.show_evidence))),
+                        other => facts.evidence(other),
                     };
                     if let Some(ev) = ev
                         && !entry.1.contains(&ev)
@@ -907,11 +907,11 @@ impl Evaluator {
                     }
                 }
             }
-            for (rule, (categories, evidence)) in per_rule {
+            for (fire, (categories, evidence)) in per_rule {
                 hits.push(Hit {
-                    rule,
-                    rule_id: engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default(),
-                    subject: Subject::Field(self.strings.get(path_id).to_string()),
+                    rule: fire.rule,
+                    rule_id: engine.rules.rule(fire.rule).map(|r| r.id.clone()).unwrap_or_default(),
+                    target: facts.target(fire.target, Some(self.strings.get(path_id))),
                     categories: categories.into_iter().collect(),
                     evidence,
                 });
@@ -920,7 +920,19 @@ impl Evaluator {
                 kept.entry(*c).or_default().push(path_id);
             }
             if store != NO_STORE && self.count_field_stores {
-                *self.field_stores.entry((path_id, store_id)).or_insert(0) += 1;
+                let key = (path_id, store_id);
+                if !self.field_stores.contains_key(&key) {
+                    // Retention depends on the field and the store only: decided once per pair.
+                    let fires = self.evaluate_retain(self.strings.get(path_id).to_string().as_str(), store)?;
+                    let people = if fires.is_empty() { None } else { Some(crate::people::People::default()) };
+                    self.field_stores.insert(key, FieldStore { events: 0, fires, people });
+                }
+                if let Some(fs) = self.field_stores.get_mut(&key) {
+                    fs.events += 1;
+                    if let (Some(p), Some(h)) = (&mut fs.people, person) {
+                        p.insert(h);
+                    }
+                }
             }
             if self.observe_fields {
                 let categories = cats
@@ -942,14 +954,14 @@ impl Evaluator {
         for (cat_id, paths) in kept {
             let key = (store_id, cat_id);
             let cached = if self.use_cache { self.keep_cache.get(&key).cloned() } else { None };
-            let rules = match cached {
+            let fires = match cached {
                 Some(r) => r,
                 None => {
                     let cat = self.strings.get(cat_id).to_string();
                     let store_uid = self.ensure_store(store)?;
                     let r = self.decide(
                         self.program.clone(),
-                        "keep",
+                        Act::Keep,
                         store_uid.clone(),
                         vec![(
                             "category".into(),
@@ -960,16 +972,21 @@ impl Evaluator {
                     r
                 }
             };
-            for &rule in rules.iter() {
+            for fire in fires.iter() {
                 let cat = self.strings.get(cat_id).to_string();
-                let paths: Vec<&str> = paths.iter().map(|p| self.strings.get(*p)).collect();
-                let evidence = format!("{cat} in {}", paths.join(", "));
+                let evidence = match fire.evidence {
+                    EvidenceKind::KeptCategories => {
+                        let paths: Vec<&str> = paths.iter().map(|p| self.strings.get(*p)).collect();
+                        vec![format!("{cat} in {}", paths.join(", "))]
+                    }
+                    _ => Vec::new(),
+                };
                 hits.push(Hit {
-                    rule,
-                    rule_id: engine.rules.rule(rule).map(|r| r.id.clone()).unwrap_or_default(),
-                    subject: Subject::Store(store.to_string()),
+                    rule: fire.rule,
+                    rule_id: engine.rules.rule(fire.rule).map(|r| r.id.clone()).unwrap_or_default(),
+                    target: Target::store(store),
                     categories: vec![cat],
-                    evidence: vec![evidence],
+                    evidence,
                 });
             }
         }
@@ -985,8 +1002,8 @@ impl Evaluator {
 
 impl Evaluator {
     /// One access-log entry: which rules each field read satisfies.
-    /// Returns (rule, field path) pairs; an entry naming no field is checked once, as `*`.
-    pub fn evaluate_access(&mut self, a: &crate::observe::Access) -> Result<Vec<(usize, String)>> {
+    /// Returns (fire, field path) pairs; an entry naming no field is checked once, as `*`.
+    pub fn evaluate_access(&mut self, a: &crate::observe::Access) -> Result<Vec<(Fire, String)>> {
         let e = &a.entry;
         let role_uid = self.ensure_role(&e.role)?;
         let store = e.store.as_deref().unwrap_or(NO_STORE);
@@ -1012,7 +1029,7 @@ impl Evaluator {
                     let field_uid = self.ensure_field(path_id)?;
                     let r = self.decide(
                         role_uid.clone(),
-                        "access",
+                        Act::Access,
                         field_uid,
                         vec![
                             (
@@ -1033,25 +1050,25 @@ impl Evaluator {
     }
 
     /// A field kept in a store.
-    pub fn evaluate_retain(&mut self, path: &str, store: &str) -> Result<Arc<[usize]>> {
+    pub fn evaluate_retain(&mut self, path: &str, store: &str) -> Result<Arc<[Fire]>> {
         let store_uid = self.ensure_store(store)?;
         let path_id = self.strings.intern(path);
         let field_uid = self.ensure_field(path_id)?;
         self.decide(
             self.program.clone(),
-            "retain",
+            Act::Retain,
             field_uid,
             vec![("store".into(), RestrictedExpression::new_entity_uid(store_uid))],
         )
     }
 
     /// A store as a whole.
-    pub fn evaluate_inventory(&mut self, store: &str, events: u64) -> Result<Arc<[usize]>> {
+    pub fn evaluate_inventory(&mut self, store: &str, events: u64) -> Result<Arc<[Fire]>> {
         let store_uid = self.ensure_store(store)?;
         let in_inventory = self.engine.inventory.contains_key(store);
         self.decide(
             self.program.clone(),
-            "inventory",
+            Act::Inventory,
             store_uid,
             vec![
                 ("events".into(), rx_long(i64::try_from(events).unwrap_or(i64::MAX))),
@@ -1066,11 +1083,54 @@ impl Evaluator {
     }
 }
 
-/// One hit per (rule, subject): categories and evidence merged.
+/// What an event says of itself, for naming targets and writing evidence.
+struct EventFacts<'e> {
+    kind: Option<&'e str>,
+    source: &'e str,
+    store: &'e str,
+    local: LocalTime,
+    subject_declared: bool,
+}
+
+impl EventFacts<'_> {
+    /// The target of a finding on this event (`field`: the field's path, for `collect`).
+    fn target(&self, kind: TargetKind, field: Option<&str>) -> Target {
+        let id = match kind {
+            TargetKind::Field => field.unwrap_or("*").to_string(),
+            TargetKind::Store => self.store.to_string(),
+            TargetKind::Source if self.source.is_empty() => "(no source)".to_string(),
+            TargetKind::Source => self.source.to_string(),
+            TargetKind::SubjectKind => self.kind.unwrap_or("(no subject_kind)").to_string(),
+            // Not a target of captures (rule loading refuses it).
+            TargetKind::Role => "(no role)".to_string(),
+        };
+        Target::new(kind, id)
+    }
+
+    /// Evidence about the event as a whole.
+    fn evidence(&self, kind: EvidenceKind) -> Option<String> {
+        match kind {
+            EvidenceKind::LocalTime => Some(format!(
+                "captured {} {:02}:{:02} local time",
+                self.local.weekday_name(),
+                self.local.hour,
+                self.local.minute
+            )),
+            EvidenceKind::SubjectKind => Some(match self.kind {
+                Some(k) if self.subject_declared => format!("subject kind \"{k}\""),
+                Some(k) => format!("subject kind \"{k}\", not under `subjects:`"),
+                None => "no subject_kind".to_string(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// One hit per (rule, target): categories and evidence merged.
 fn merge_hits(hits: Vec<Hit>, max_evidence: usize) -> Vec<Hit> {
     let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
     for h in hits {
-        match out.iter_mut().find(|o| o.rule == h.rule && o.subject == h.subject) {
+        match out.iter_mut().find(|o| o.rule == h.rule && o.target == h.target) {
             Some(o) => {
                 for c in h.categories {
                     if !o.categories.contains(&c) {

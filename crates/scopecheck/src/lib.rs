@@ -1,4 +1,5 @@
 //! scopecheck: hold a data-collection program's declared scope against what it really captured.
+pub mod abi;
 pub mod audit;
 pub mod bundle;
 mod capture;
@@ -7,11 +8,14 @@ pub mod detect;
 pub mod docs;
 pub mod error;
 pub mod eval;
+pub mod input;
 pub mod observe;
 pub mod pattern;
+pub mod people;
 pub mod report;
 pub mod rules;
 pub mod scope;
+pub mod target;
 pub mod taxonomy;
 pub mod window;
 
@@ -85,7 +89,7 @@ impl Setup {
     /// Builds an auditor ready to take input.
     pub fn auditor(&self) -> Result<audit::Auditor> {
         let engine = Arc::new(self.build()?);
-        Ok(audit::Auditor::new(eval::Evaluator::new(engine)?))
+        audit::Auditor::new(engine, audit::AuditOptions::default())
     }
 }
 
@@ -108,6 +112,25 @@ pub(crate) struct Parts<'a> {
 impl Parts<'_> {
     /// Loads and checks everything, in this order: scope, rules, detectors, store inventory.
     pub(crate) fn build(self) -> Result<eval::Engine> {
+        use report::{InputDigest, InputRole};
+        let digest = |role, (name, text): (&str, &str)| InputDigest {
+            role,
+            file: name.to_string(),
+            sha256: bundle::sha256_hex(text.as_bytes()),
+            bytes: text.len() as u64,
+        };
+        let mut inputs = vec![digest(InputRole::Scope, self.scope)];
+        inputs.extend(self.stores.map(|s| digest(InputRole::Stores, s)));
+        // The shipped rules and detectors are covered by `rules_sha256` and the version.
+        inputs.extend(
+            self.policies.iter().filter(|(n, _)| *n != rules::BASELINE_FILE).map(|p| digest(InputRole::Policy, *p)),
+        );
+        inputs.extend(
+            self.detector_files
+                .iter()
+                .filter(|(n, _)| *n != detect::BUILTIN_NAME)
+                .map(|d| digest(InputRole::Detectors, *d)),
+        );
         let (name, text) = self.scope;
         let scope = scope::CompiledScope::load(text, name, &self.taxonomy)?;
         let mut rules = self.rules;
@@ -123,7 +146,11 @@ impl Parts<'_> {
             Some((name, text)) => observe::parse_inventory(text, name)?,
             None => Vec::new(),
         };
-        Ok(eval::Engine::new(scope, self.taxonomy, detectors, rules, inventory, self.options))
+        let rules_sha256 = rules.digest(self.disable);
+        let mut engine = eval::Engine::new(scope, self.taxonomy, detectors, rules, inventory, self.options);
+        engine.inputs = inputs;
+        engine.rules_sha256 = rules_sha256;
+        Ok(engine)
     }
 }
 

@@ -4,7 +4,8 @@
 //! validated in strict mode against the same schema (`policies/scopecheck.cedarschema`).
 
 use crate::error::{Error, ErrorKind, Location, Result, line_col};
-use cedar_policy::{Effect, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use crate::target::{Act, EvidenceKind, TargetKind};
+use cedar_policy::{ActionConstraint, Effect, PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -19,7 +20,9 @@ pub const BASELINE_SRC: &str = include_str!("../../../policies/baseline.cedar");
 pub const BASELINE_FILE: &str = "<builtin>/policies/baseline.cedar";
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// For the record.
@@ -87,6 +90,30 @@ pub struct RuleMeta {
     pub reference: Option<String>,
     /// File that defined it.
     pub origin: String,
+    /// What its findings can be about (from its policies' `@target`, or their actions' defaults).
+    pub targets: Vec<TargetKind>,
+}
+
+/// What one policy of a rule says of its findings (its `@target` and `@evidence`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyMeta {
+    /// Index of its rule.
+    pub rule: usize,
+    /// `@target`, if given (else the action's default).
+    pub target: Option<TargetKind>,
+    /// `@evidence`, if given (else the action's default).
+    pub evidence: Option<EvidenceKind>,
+}
+
+/// A rule satisfied by one request: which rule, what its finding is about, what evidence it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fire {
+    /// Index of the rule.
+    pub rule: usize,
+    /// What the finding is about.
+    pub target: TargetKind,
+    /// What evidence it shows.
+    pub evidence: EvidenceKind,
 }
 
 /// The rules in force: a validated Cedar policy set and the metadata of each rule.
@@ -95,8 +122,18 @@ pub struct RulePack {
     schema: Schema,
     policies: PolicySet,
     rules: Vec<RuleMeta>,
-    by_policy: HashMap<PolicyId, usize>,
+    by_policy: HashMap<PolicyId, PolicyMeta>,
     sources: Vec<(String, String)>,
+}
+
+/// The actions a policy can apply to (its action constraint).
+fn policy_actions(policy: &cedar_policy::Policy) -> Vec<Act> {
+    let of = |uid: &cedar_policy::EntityUid| Act::from_id(uid.id().unescaped());
+    match policy.action_constraint() {
+        ActionConstraint::Any => Act::ALL.to_vec(),
+        ActionConstraint::Eq(uid) => of(&uid).into_iter().collect(),
+        ActionConstraint::In(uids) => uids.iter().filter_map(of).collect(),
+    }
 }
 
 /// Turns a Cedar diagnostic into our error, pointing into `text`.
@@ -278,14 +315,59 @@ impl RulePack {
                         help,
                         reference: policy.annotation("reference").map(str::to_string),
                         origin: file.to_string(),
+                        targets: Vec::new(),
                     });
                     self.rules.len() - 1
                 }
             };
+            let actions = policy_actions(policy);
+            let target = match policy.annotation("target") {
+                Some(t) => {
+                    let t = t.parse::<TargetKind>().map_err(|m| here(m, "see `@target` in docs/rules.md"))?;
+                    if let Some(a) = actions.iter().find(|a| !a.targets().contains(&t)) {
+                        return Err(here(
+                            format!("@target(\"{t}\") does not apply to action `{}`", a.as_str()),
+                            &format!(
+                                "a `{}` finding can be about: {}; narrow the policy's action or choose another target",
+                                a.as_str(),
+                                a.targets().iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                    Some(t)
+                }
+                None => None,
+            };
+            let evidence = match policy.annotation("evidence") {
+                Some(v) => {
+                    let v = v.parse::<EvidenceKind>().map_err(|m| here(m, "see `@evidence` in docs/rules.md"))?;
+                    if let Some(a) = actions.iter().find(|a| !a.evidence().contains(&v)) {
+                        return Err(here(
+                            format!("@evidence(\"{}\") does not apply to action `{}`", v.as_str(), a.as_str()),
+                            &format!(
+                                "a `{}` finding can show: {}",
+                                a.as_str(),
+                                a.evidence().iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                    Some(v)
+                }
+                None => None,
+            };
             let new_id = PolicyId::new(format!("f{file_no}.p{n}.{id}"));
             let renamed = policy.new_id(new_id.clone());
             self.policies.add(renamed).map_err(|e| Error::internal(format!("adding policy: {e}")))?;
-            self.by_policy.insert(new_id, rule_idx);
+            self.by_policy.insert(new_id, PolicyMeta { rule: rule_idx, target, evidence });
+            if let Some(r) = self.rules.get_mut(rule_idx) {
+                for a in &actions {
+                    let t = target.unwrap_or(a.default_target());
+                    if !r.targets.contains(&t) {
+                        r.targets.push(t);
+                        r.targets.sort();
+                    }
+                }
+            }
         }
         self.sources.push((file.to_string(), text.to_string()));
         Ok(())
@@ -308,7 +390,31 @@ impl RulePack {
 
     /// The rule a satisfied policy belongs to.
     pub fn rule_of(&self, policy: &PolicyId) -> Option<usize> {
-        self.by_policy.get(policy).copied()
+        self.by_policy.get(policy).map(|m| m.rule)
+    }
+
+    /// What a satisfied policy says, for a request of action `act`.
+    pub fn fire_of(&self, policy: &PolicyId, act: Act) -> Option<Fire> {
+        self.by_policy.get(policy).map(|m| Fire {
+            rule: m.rule,
+            target: m.target.unwrap_or(act.default_target()),
+            evidence: m.evidence.unwrap_or(act.default_evidence()),
+        })
+    }
+
+    /// sha256 of the rules in force: the schema, then each rule file's name and text, in load order,
+    /// then the rules switched off. Identifies the rule pack in reports.
+    pub fn digest(&self, disabled: &[String]) -> String {
+        let mut text = String::new();
+        for part in std::iter::once(SCHEMA_SRC)
+            .chain(self.sources.iter().flat_map(|(n, t)| [n.as_str(), t.as_str()]))
+            .chain(disabled.iter().map(String::as_str))
+        {
+            text.push_str(&part.len().to_string());
+            text.push(':');
+            text.push_str(part);
+        }
+        crate::bundle::sha256_hex(text.as_bytes())
     }
 
     /// The Cedar schema.
@@ -339,7 +445,7 @@ impl RulePack {
                 return Err(e);
             };
             let doomed: Vec<PolicyId> =
-                self.by_policy.iter().filter(|(_, r)| **r == idx).map(|(p, _)| p.clone()).collect();
+                self.by_policy.iter().filter(|(_, m)| m.rule == idx).map(|(p, _)| p.clone()).collect();
             for p in doomed {
                 self.policies.remove_static(p.clone()).map_err(|e| Error::internal(format!("removing policy: {e}")))?;
                 self.by_policy.remove(&p);

@@ -22,68 +22,15 @@
 #![allow(unsafe_code)]
 
 use scopecheck::bundle::Bundle;
-use scopecheck::decide::{DecideOptions, Decider, Decision, ErrorCode, Mode};
-use scopecheck::rules::Severity;
-use serde::{Deserialize, Serialize};
+use scopecheck::decide::{Decider, Decision, ErrorCode};
 
-/// The ABI version. Bumped on any incompatible change to the exports or the JSON they exchange.
-pub const ABI_VERSION: u32 = 1;
+pub use scopecheck::abi::{ABI_VERSION, LoadedInfo, OptionsReply, Reply};
 
 /// The plugin's state: one decider, kept across calls (its caches make repeated shapes cheap).
 #[derive(Default)]
 pub struct Plugin {
     decider: Option<Decider>,
     loaded: Option<LoadedInfo>,
-}
-
-/// What was loaded.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoadedInfo {
-    /// The bundle's payload digest (sha256, hex).
-    pub digest: String,
-    /// The scopecheck version that wrote it.
-    pub scopecheck_version: String,
-    /// The program the scope is for.
-    pub program: String,
-}
-
-/// Reply of `scopecheck_load` and `scopecheck_configure`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Reply {
-    /// It worked.
-    pub ok: bool,
-    /// The ABI version.
-    pub abi: u32,
-    /// The bundle in force.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<LoadedInfo>,
-    /// The options in force.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<OptionsReply>,
-    /// What went wrong.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<scopecheck::decide::DecideError>,
-}
-
-/// Options, as exchanged by `scopecheck_configure`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptionsReply {
-    /// `enforce` or `monitor`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<Mode>,
-    /// The least severity acted on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub act_on: Option<Severity>,
-    /// Largest event decided (bytes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_event_bytes: Option<usize>,
-}
-
-impl OptionsReply {
-    fn of(o: DecideOptions) -> Self {
-        OptionsReply { mode: Some(o.mode), act_on: Some(o.act_on), max_event_bytes: Some(o.max_event_bytes) }
-    }
 }
 
 fn error_reply(code: ErrorCode, message: String) -> Reply {

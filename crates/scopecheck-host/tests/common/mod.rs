@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-pub const FIXTURES: [&str; 4] = ["mci", "workday", "clean", "helpdesk"];
+pub const FIXTURES: [&str; 6] = ["mci", "workday", "clean", "helpdesk", "lobby", "roster"];
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()

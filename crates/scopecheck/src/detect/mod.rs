@@ -38,6 +38,8 @@ pub use taxonomy::category_ids;
 
 /// The built-in detector definitions.
 pub const BUILTIN_YAML: &str = include_str!("../../../../policies/detectors.yaml");
+/// The name the built-in detector file goes by (in messages and bundles).
+pub const BUILTIN_NAME: &str = "builtin";
 
 /// Compiled-size limit of the combined prefilter.
 const PREFILTER_SIZE_LIMIT: usize = 64 << 20;
@@ -135,7 +137,7 @@ impl Detectors {
 
     fn compile_builtin() -> Result<Detectors, DetectorError> {
         let mut d = Detectors::empty()?;
-        d.add_yaml(BUILTIN_YAML, "builtin")?;
+        d.add_yaml(BUILTIN_YAML, BUILTIN_NAME)?;
         Ok(d)
     }
 

@@ -1,0 +1,171 @@
+//! The human form of a report.
+
+use super::{Printer, Report};
+use crate::rules::Severity;
+use std::fmt::Write as _;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+    fn sev(&self, s: Severity) -> String {
+        let label = s.as_str().to_ascii_uppercase();
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.wrap(code, &format!("{label:<8}"))
+    }
+    fn bold(&self, t: &str) -> String {
+        self.wrap("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.wrap("2", t)
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 { format!("{n} {one}") } else { format!("{n} {many}") }
+}
+
+/// The human form: grouped by severity, then rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HumanPrinter {
+    /// ANSI colours.
+    pub color: bool,
+}
+
+impl Printer for HumanPrinter {
+    fn print(&self, report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(render_human(report, self.color).as_bytes())
+    }
+}
+
+fn render_human(report: &Report, color: bool) -> String {
+    let p = Paint { on: color };
+    let mut out = String::new();
+    let s = &report.summary;
+    let version = report.scope.version.as_deref().map(|v| format!(" (notice {v})")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} program {}{version}, scope {}",
+        p.bold("scopecheck audit:"),
+        report.scope.program,
+        report.scope.file
+    );
+    let _ = writeln!(
+        out,
+        "captures: {} read from {}, {} evaluated, {} rejected",
+        plural(s.records_read, "record", "records"),
+        plural(s.files.len() as u64, "file", "files"),
+        s.records_evaluated,
+        s.records_rejected
+    );
+    if s.access_read > 0 || s.access_rejected > 0 {
+        let _ = writeln!(
+            out,
+            "access log: {} read, {} evaluated, {} rejected",
+            plural(s.access_read, "entry", "entries"),
+            s.access_evaluated,
+            s.access_rejected
+        );
+    }
+    if s.records_evaluated > 0 {
+        let about = if s.people_captured_exact { "" } else { "about " };
+        let mut line = format!("people: {about}{} captured", s.people_captured);
+        if s.records_without_subject > 0 {
+            line.push_str(&format!(", {} without `subject`", plural(s.records_without_subject, "record", "records")));
+        }
+        if s.records_without_subject_kind > 0 {
+            line.push_str(&format!(
+                ", {} without `subject_kind` (not checked against `subjects:`)",
+                plural(s.records_without_subject_kind, "record", "records")
+            ));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    if s.stores_observed > 0 {
+        let _ = writeln!(out, "store inventory: {}", plural(s.stores_observed, "store", "stores"));
+    }
+    let mut last_rule: Option<&str> = None;
+    for f in &report.findings {
+        if last_rule != Some(f.rule.as_str()) {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "{} {} {}", p.sev(f.severity), p.bold(&f.rule), f.title);
+            let _ = writeln!(out, "         {}", p.dim(&format!("help: {}", f.help)));
+            last_rule = Some(f.rule.as_str());
+        }
+        let cats = if f.categories.is_empty() { String::new() } else { format!("  [{}]", f.categories.join(", ")) };
+        let when = match (&f.first_seen, &f.last_seen) {
+            (Some(a), Some(b)) if a == b => format!(", at {a}"),
+            (Some(a), Some(b)) => format!(", {a} .. {b}"),
+            _ => String::new(),
+        };
+        let people = match (f.people_affected, f.people_affected_exact) {
+            (Some(n), Some(false)) => format!(", about {}", plural(n, "person", "people")),
+            (Some(n), _) => format!(", {}", plural(n, "person", "people")),
+            (None, _) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  - {} {}{cats}  {}{people}{when}",
+            f.target.kind,
+            p.bold(&f.target.id),
+            plural(f.count, "time", "times")
+        );
+        if !f.examples.is_empty() {
+            let at: Vec<String> = f.examples.iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "      at {}", at.join(", "));
+        }
+        if !f.pseudonyms.is_empty() {
+            let _ = writeln!(out, "      people (pseudonyms): {}", f.pseudonyms.join(", "));
+        }
+        if !f.subjects.is_empty() {
+            let _ = writeln!(out, "      people (ids): {}", f.subjects.join(", "));
+        }
+        for (k, v) in &f.details {
+            if k != "fields" || f.field.is_none() {
+                let _ = writeln!(out, "      {k}: {}", v.join(", "));
+            }
+        }
+        for e in &f.evidence {
+            let _ = writeln!(out, "      evidence: {e}");
+        }
+    }
+    if !report.rejected.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", p.bold("rejected lines (not evaluated):"));
+        for r in &report.rejected {
+            let _ = writeln!(out, "  {}:{}: {}", r.file, r.line, r.reason);
+        }
+        if s.rejected_not_listed > 0 {
+            let _ = writeln!(out, "  ... and {} more", s.rejected_not_listed);
+        }
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    let _ = writeln!(out);
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "no findings");
+    } else {
+        let parts: Vec<String> =
+            Severity::ALL.iter().filter_map(|sev| s.by_severity.get(sev).map(|n| format!("{n} {sev}"))).collect();
+        let about = if s.people_affected_exact { "" } else { "about " };
+        let _ = writeln!(
+            out,
+            "{}: {}; {about}{} affected",
+            plural(s.findings, "finding", "findings"),
+            parts.join(", "),
+            plural(s.people_affected, "person", "people")
+        );
+    }
+    out
+}
