@@ -348,9 +348,9 @@ access:
 "#,
     );
     let captures = [
-        r#"{"ts":"2026-03-02T09:00:00+11:00","program":"till-coach","subject":"cashier","source":"till","store":"coach-db","data":{"till":{"scans":[{"ms":420},{"ms":380}],"voids":1},"shift":{"badgeId":"B-1042"}}}"#,
-        r#"{"ts":"2026-03-02T09:05:00+11:00","program":"till-coach","subject":"cashier","source":"till","store":"coach-db","data":{"camera":{"frame":"ffd8ffe000104a464946"},"customer":{"email":"pat@example.org"}}}"#,
-        r#"{"ts":"2026-03-08T09:05:00+11:00","program":"till-coach","subject":"cashier","source":"till","store":"coach-db","data":{"till":{"voids":0}}}"#,
+        r#"{"ts":"2026-03-02T09:00:00+11:00","program":"till-coach","subject":"c-0042","subject_kind":"cashier","source":"till","store":"coach-db","data":{"till":{"scans":[{"ms":420},{"ms":380}],"voids":1},"shift":{"badgeId":"B-1042"}}}"#,
+        r#"{"ts":"2026-03-02T09:05:00+11:00","subject_kind":"cashier","subject":7731,"program":"till-coach","source":"till","store":"coach-db","data":{"camera":{"frame":"ffd8ffe000104a464946"},"customer":{"email":"pat@example.org"}}}"#,
+        r#"{"ts":"2026-03-08T09:05:00+11:00","program":"till-coach","subject":"c-0042","source":"till","store":"coach-db","data":{"till":{"voids":0}}}"#,
     ]
     .join("\n");
     let access = tmp(
@@ -367,7 +367,7 @@ access:
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["subject"]["id"].as_str().unwrap().to_string()))
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["target"]["id"].as_str().unwrap().to_string()))
         .collect();
     let want: std::collections::BTreeSet<(String, String)> = [
         ("never-collect", "camera.frame"),
@@ -381,4 +381,166 @@ access:
     .collect();
     assert_eq!(got, want, "{}", out.stdout);
     assert_eq!(v["summary"]["records_evaluated"], 3);
+    // Two people (one id given as a number), one event without a kind (not checked).
+    assert_eq!(v["summary"]["people_captured"], 2);
+    assert_eq!(v["summary"]["records_without_subject_kind"], 1);
+}
+
+/// Every `subject` (person id) of a fixture's captures.
+fn subject_ids(fx: &str) -> std::collections::BTreeSet<String> {
+    std::fs::read_to_string(root().join(format!("fixtures/{fx}/captures.jsonl")))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["subject"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The ids that occur in `text` as whole tokens (not inside a longer word or hash).
+fn ids_in<'a>(text: &str, ids: &'a std::collections::BTreeSet<String>) -> Vec<&'a str> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    ids.iter()
+        .filter(|id| {
+            text.match_indices(id.as_str()).any(|(at, _)| {
+                let before = text[..at].chars().next_back();
+                let after = text[at + id.len()..].chars().next();
+                !before.is_some_and(word) && !after.is_some_and(word)
+            })
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn no_subject_id_in_any_format_without_show_evidence() {
+    for fx in ["mci", "workday", "clean", "helpdesk", "lobby", "roster"] {
+        let ids = subject_ids(fx);
+        assert!(ids.len() >= 20, "{fx}: {} people", ids.len());
+        let json = tmp(&format!("{fx}-leak.json"), "");
+        let sarif = tmp(&format!("{fx}-leak.sarif"), "");
+        let json_arg = format!("json={json}");
+        let sarif_arg = format!("sarif={sarif}");
+        for extra in [&[][..], &["--pseudonym-key", "a secret key"][..]] {
+            let mut args = vec!["--format", "human", "--format", &json_arg, "--format", &sarif_arg];
+            args.extend_from_slice(extra);
+            let out = audit_fixture(fx, &args);
+            assert!(out.code <= 1, "{fx}: {}", out.stderr);
+            for (what, text) in [
+                ("human", out.stdout.clone()),
+                ("stderr", out.stderr.clone()),
+                ("json", std::fs::read_to_string(&json).unwrap()),
+                ("sarif", std::fs::read_to_string(&sarif).unwrap()),
+            ] {
+                assert!(!text.is_empty() || what == "stderr", "{fx}: {what} is empty");
+                let leaked = ids_in(&text, &ids);
+                assert!(leaked.is_empty(), "{fx} {what} {extra:?}: person ids printed: {leaked:?}");
+            }
+        }
+        // With --show-evidence the report names (a few of) them: the only way to get ids out.
+        let shown = audit_fixture(fx, &["--format", "json", "--show-evidence"]);
+        let v: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+        let findings = v["findings"].as_array().unwrap();
+        let listed = findings.iter().any(|f| f.get("subjects").is_some());
+        assert_eq!(listed, !findings.is_empty(), "{fx}");
+    }
+}
+
+#[test]
+fn pseudonyms_are_stable_keyed_and_absent_without_a_key() {
+    let pseudonyms = |key: Option<&str>| -> Vec<serde_json::Value> {
+        let mut args = vec!["--format", "json"];
+        if let Some(k) = key {
+            args.extend(["--pseudonym-key", k]);
+        }
+        let out = audit_fixture("lobby", &args);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v["findings"].as_array().unwrap().iter().map(|f| f["pseudonyms"].clone()).collect()
+    };
+    let a = pseudonyms(Some("k1"));
+    assert_eq!(a, pseudonyms(Some("k1")));
+    assert_ne!(a, pseudonyms(Some("k2")));
+    assert!(a.iter().any(|p| p.as_array().is_some_and(|x| !x.is_empty())), "{a:?}");
+    assert!(pseudonyms(None).iter().all(serde_json::Value::is_null));
+    // Without a key, reports are byte for byte the same.
+    assert_eq!(
+        audit_fixture("lobby", &["--format", "json"]).stdout,
+        audit_fixture("lobby", &["--format", "json"]).stdout
+    );
+    // The key can come from a file, out of the process list.
+    let key_file = tmp("pseudonym.key", "k1\n");
+    let out = audit_fixture("lobby", &["--format", "json", "--pseudonym-key-file", &key_file]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let from_file: Vec<serde_json::Value> =
+        v["findings"].as_array().unwrap().iter().map(|f| f["pseudonyms"].clone()).collect();
+    assert_eq!(from_file, a);
+}
+
+#[test]
+fn several_formats_in_one_run() {
+    let json = tmp("multi.json", "");
+    let sarif = tmp("multi.sarif", "");
+    let (j, s) = (format!("json={json}"), format!("sarif={sarif}"));
+    let out = audit_fixture("mci", &["--format", &j, "--format", &s, "--format", "human"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("scopecheck audit:"), "{}", out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["tool"]["format"], 2);
+    let sv: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(sv["runs"][0]["results"].as_array().unwrap().len(), v["findings"].as_array().unwrap().len());
+    for (r, f) in sv["runs"][0]["results"].as_array().unwrap().iter().zip(v["findings"].as_array().unwrap()) {
+        assert_eq!(r["partialFingerprints"]["scopecheck/v2"], f["fingerprint"]);
+    }
+    // Only one format can go to stdout; unknown names are refused before anything is read.
+    let out = audit_fixture("mci", &["--format", "human", "--format", "json"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("only one can go to stdout"), "{}", out.stderr);
+    let out = audit_fixture("mci", &["--format", "yaml"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("`yaml` is not a report format"), "{}", out.stderr);
+    // The same option on the list commands.
+    let md = tmp("rules.md", "");
+    let arg = format!("markdown={md}");
+    assert_eq!(run(&["rules", "--format", &arg]).code, 0);
+    assert!(std::fs::read_to_string(&md).unwrap().starts_with("# Rules"));
+}
+
+#[test]
+fn provenance_names_every_input_by_digest() {
+    let out = audit_fixture("mci", &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let inputs = v["provenance"]["inputs"].as_array().unwrap();
+    let roles: Vec<&str> = inputs.iter().map(|i| i["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["scope", "stores", "captures", "access"]);
+    let bytes = std::fs::read(root().join("fixtures/mci/captures.jsonl")).unwrap();
+    let captures = &inputs[2];
+    assert_eq!(captures["bytes"], bytes.len() as u64);
+    assert_eq!(captures["sha256"].as_str().unwrap(), scopecheck::bundle::sha256_hex(&bytes));
+    assert_eq!(v["provenance"]["rules_sha256"].as_str().unwrap().len(), 64);
+    // A gzip file is identified by its bytes as stored.
+    let gz = root().join("target").join("provenance-test.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&bytes).unwrap();
+    let gz_bytes = enc.finish().unwrap();
+    std::fs::write(&gz, &gz_bytes).unwrap();
+    let scope = p("fixtures/mci/scope.yaml");
+    let out = run(&["audit", "--scope", &scope, "--format", "json", &gz.display().to_string()]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["provenance"]["inputs"][1]["sha256"].as_str().unwrap(), scopecheck::bundle::sha256_hex(&gz_bytes));
+    assert_eq!(v["summary"]["records_read"], 465);
+}
+
+#[test]
+fn report_schema_is_published_and_describes_the_report() {
+    let out = run(&["schema", "--report"]);
+    assert_eq!(out.code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let text = schema.to_string();
+    for key in ["fingerprint", "people_affected", "provenance", "target", "subject_kind", "examples"] {
+        assert!(text.contains(key), "schema lacks {key}");
+    }
+    // Every top-level key of a real report is in the schema.
+    let report: serde_json::Value = serde_json::from_str(&audit_fixture("mci", &["--format", "json"]).stdout).unwrap();
+    for k in report.as_object().unwrap().keys() {
+        assert!(schema["properties"].get(k).is_some(), "schema lacks top-level {k}");
+    }
 }

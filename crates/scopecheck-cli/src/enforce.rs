@@ -559,10 +559,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("scopecheck-enforce-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let bundle = dir.join("bad.bundle");
-        std::fs::write(&bundle, "{\"format\":\"scopecheck-bundle\",\"format_version\":2}").unwrap();
+        std::fs::write(&bundle, "{\"format\":\"scopecheck-bundle\",\"format_version\":3}").unwrap();
         let (code, _, err) = cli(&["enforce", "--bundle", bundle.to_str().unwrap()], "");
         assert_eq!(code, 2);
-        assert!(err.contains("format version 2") && err.contains("newer"), "{err}");
+        assert!(err.contains("format version 3") && err.contains("newer"), "{err}");
+        // A bundle of the format before people had ids (subject kinds in `subject`) is refused too.
+        std::fs::write(&bundle, "{\"format\":\"scopecheck-bundle\",\"format_version\":1}").unwrap();
+        let (code, _, err) = cli(&["enforce", "--bundle", bundle.to_str().unwrap()], "");
+        assert_eq!(code, 2);
+        assert!(err.contains("format version 1") && err.contains("older"), "{err}");
+        assert!(err.contains("rebuild the bundle"), "{err}");
         let scope = root().join("fixtures/clean/scope.yaml");
         let (code, out, err) =
             cli(&["enforce", "--scope", scope.to_str().unwrap(), "--emit", "decisions"], "nope\n\n[1]\n");

@@ -25,14 +25,15 @@ fn next_is_normal(p: &mut Plugin) {
 }
 
 #[test]
-fn truncated_corrupt_and_newer_bundles_are_refused() {
+fn truncated_corrupt_older_and_newer_bundles_are_refused() {
     let good = bundle_bytes("mci");
     let text = String::from_utf8(good.clone()).unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("truncated", good[..good.len() / 3].to_vec()),
         ("empty", Vec::new()),
         ("corrupt", text.replacen("mci-raw", "mci-rAw", 1).into_bytes()),
-        ("newer", text.replacen("\"format_version\":1", "\"format_version\":99", 1).into_bytes()),
+        ("newer", text.replacen("\"format_version\":2", "\"format_version\":99", 1).into_bytes()),
+        ("older", text.replacen("\"format_version\":2", "\"format_version\":1", 1).into_bytes()),
         ("not json", b"\x00\x01garbage".to_vec()),
     ];
     for (what, bytes) in cases {
@@ -41,6 +42,9 @@ fn truncated_corrupt_and_newer_bundles_are_refused() {
         assert_eq!(err.to_decision().decision, Verdict::Deny);
         if what == "newer" {
             assert!(err.to_string().contains("format version 99"), "{err}");
+        }
+        if what == "older" {
+            assert!(err.to_string().contains("format version 1") && err.to_string().contains("rebuild"), "{err}");
         }
         if what == "corrupt" {
             assert!(err.to_string().contains("corrupt"), "{err}");

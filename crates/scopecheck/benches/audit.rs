@@ -13,7 +13,7 @@
 //! - naive: the same audit with the decision cache off: one Cedar call per field per record.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use scopecheck::audit::Auditor;
+use scopecheck::audit::{AuditOptions, Auditor, InputKind};
 use scopecheck::eval::Evaluator;
 use scopecheck::observe::parse_capture;
 use scopecheck::{Setup, Source};
@@ -55,10 +55,9 @@ fn main() {
         t.elapsed().as_secs_f64()
     };
     let audit = |cache: bool| {
-        let mut ev = Evaluator::new(Arc::clone(&engine)).unwrap();
-        ev.set_decision_cache(cache);
-        let mut a = Auditor::new(ev);
-        let f = a.add_file("captures.jsonl");
+        let mut a = Auditor::new(Arc::clone(&engine), AuditOptions::default()).unwrap();
+        a.evaluator_mut().set_decision_cache(cache);
+        let f = a.add_file("captures.jsonl", InputKind::Captures);
         let t = Instant::now();
         for (i, l) in lines.iter().enumerate() {
             a.capture_line(f, i as u64 + 1, l).unwrap();

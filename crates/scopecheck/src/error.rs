@@ -79,8 +79,9 @@ impl fmt::Display for Location {
     }
 }
 
-/// The one error type of the library.
-#[derive(Debug, thiserror::Error, Diagnostic)]
+/// The one error type of the library. As a [`miette::Diagnostic`] it has a code
+/// (`scopecheck::scope`, `scopecheck::policy`, …), its help, and the source with the span.
+#[derive(Debug, thiserror::Error)]
 #[error("{location}: {message}")]
 pub struct Error {
     /// What kind of input failed.
@@ -90,14 +91,32 @@ pub struct Error {
     /// What is wrong, in one sentence, lower case, no trailing period (cedar's style guide).
     pub message: String,
     /// How to fix it.
-    #[help]
     pub help: Option<String>,
     /// The source, for drawing the line.
-    #[source_code]
     pub src: Option<NamedSource<String>>,
     /// The span in `src`.
-    #[label("here")]
     pub span: Option<SourceSpan>,
+}
+
+impl Diagnostic for Error {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(format!("scopecheck::{}", self.kind.label())))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.span.map(|s| {
+            Box::new(std::iter::once(miette::LabeledSpan::new_with_span(Some("here".into()), s)))
+                as Box<dyn Iterator<Item = miette::LabeledSpan>>
+        })
+    }
 }
 
 /// Short for `Result<T, scopecheck::Error>`.
@@ -223,6 +242,16 @@ mod tests {
     fn display_names_file_line_col() {
         let e = Error::new(ErrorKind::Scope, Location::at("s.yaml", 3, 7), "unknown key `colect`");
         assert_eq!(e.to_string(), "s.yaml:3:7: unknown key `colect`");
+    }
+
+    #[test]
+    fn miette_sees_code_help_and_span() {
+        let e = Error::at_offset(ErrorKind::Policy, "p.cedar", "forbid (x);\n", 8, 1, "bad").with_help("fix it");
+        assert_eq!(e.code().unwrap().to_string(), "scopecheck::policy");
+        assert_eq!(Diagnostic::help(&e).unwrap().to_string(), "fix it");
+        let label = e.labels().unwrap().next().unwrap();
+        assert_eq!((label.offset(), label.len()), (8, 1));
+        assert!(e.source_code().is_some());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { WASI } from "node:wasi";
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 const deny = (code, message) => ({
   decision: "deny", would: "deny", mode: "enforce", findings: [], error: { code, message },

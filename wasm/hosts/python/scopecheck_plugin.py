@@ -15,7 +15,7 @@ import json
 
 import wasmtime
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 def _deny(code, message):
