@@ -37,6 +37,10 @@ fn workday_and_helpdesk_human_reports() {
 
 #[test]
 fn clean_fixture_exits_zero_with_no_finding() {
+    // roster: per-person ids and kinds, a compliant program.
+    let out = audit_fixture("roster", &["--fail-on", "info"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("no findings"), "{}", out.stdout);
     let out = audit_fixture("clean", &["--fail-on", "info"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     insta::assert_snapshot!("clean_human", out.stdout);

@@ -236,7 +236,7 @@ fn custom_detector_is_listed_and_fires_in_scan_and_audit() {
     let scope = p("fixtures/clean/scope.yaml");
     let captures = tmp(
         "badge-captures.jsonl",
-        r#"{"ts":"2026-05-12T10:00:00-07:00","program":"ux-telemetry","subject":"employee","source":"web-sdk","store":"ux-events","data":{"door":{"log":"EMP-204518"}}}
+        r#"{"ts":"2026-05-12T10:00:00-07:00","program":"ux-telemetry","subject":"u_3f9a1c","subject_kind":"employee","source":"web-sdk","store":"ux-events","data":{"door":{"log":"EMP-204518"}}}
 "#,
     );
     let with =

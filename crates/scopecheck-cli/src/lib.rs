@@ -135,7 +135,7 @@ struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pseudonym_key_file: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "high")]
+    #[arg(long, value_name = "SEVERITY|never", default_value = "high", value_parser = parse_fail_on)]
     fail_on: FailOn,
     /// Show evidence as captured instead of redacted. The report then holds the sensitive data itself.
     #[arg(long)]
@@ -275,14 +275,16 @@ impl std::str::FromStr for ListFormat {
     }
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-enum FailOn {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Info,
-    Never,
+/// `--fail-on`: the library's severity, or `never` (none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FailOn(Option<Severity>);
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if s == "never" {
+        Ok(FailOn(None))
+    } else {
+        s.parse::<Severity>().map(|s| FailOn(Some(s))).map_err(|e| format!("{e}, or never"))
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,19 +292,6 @@ enum ColorChoice {
     Auto,
     Always,
     Never,
-}
-
-impl FailOn {
-    fn severity(self) -> Option<Severity> {
-        match self {
-            FailOn::Critical => Some(Severity::Critical),
-            FailOn::High => Some(Severity::High),
-            FailOn::Medium => Some(Severity::Medium),
-            FailOn::Low => Some(Severity::Low),
-            FailOn::Info => Some(Severity::Info),
-            FailOn::Never => None,
-        }
-    }
 }
 
 /// Runs the command line; returns the exit code.
@@ -464,7 +453,7 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     }
     let report = auditor.finish()?;
     a.output.write_each(Format::Human, io, |format, color, w| format.printer(color).print(&report, w))?;
-    let failing = a.fail_on.severity().map_or(0, |s| report.count_at_or_above(s));
+    let failing = a.fail_on.0.map_or(0, |s| report.count_at_or_above(s));
     Ok(if failing > 0 { 1 } else { 0 })
 }
 

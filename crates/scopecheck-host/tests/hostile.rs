@@ -10,7 +10,7 @@ use scopecheck_host::{HostConfig, HostError, Interrupt, Plugin};
 use std::sync::Arc;
 use std::time::Duration;
 
-const GOOD: &str = r#"{"ts":"2026-05-11T09:09:07-07:00","program":"mci","subject":"employee","source":"desktop-agent","store":"mci-raw","data":{"ui":{"action":"click","element_id":"btn-refresh","label":"Refresh"}}}"#;
+const GOOD: &str = r#"{"ts":"2026-05-11T09:09:07-07:00","program":"mci","subject":"e-10428","subject_kind":"employee","source":"desktop-agent","store":"mci-raw","data":{"ui":{"action":"click","element_id":"btn-refresh","label":"Refresh"}}}"#;
 
 fn plugin() -> Plugin {
     Plugin::new(module(), bundle_bytes("mci").into()).unwrap()

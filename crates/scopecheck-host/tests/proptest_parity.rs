@@ -96,15 +96,24 @@ fn event() -> impl Strategy<Value = String> {
             ][..],
         ),
         prop::option::of(prop::sample::select(&["mci", "other"][..])),
-        prop::option::of(prop::sample::select(&["employee", "contractor", "customer"][..])),
+        (
+            prop::option::of(prop::sample::select(&["e-10428", "c-20007", "u_3f9a1c", "42"][..])),
+            prop::option::of(prop::sample::select(&["employee", "contractor", "customer"][..])),
+        ),
         prop::option::of(prop::sample::select(&["desktop-agent", "browser-ext", "mobile"][..])),
         prop::option::of(prop::sample::select(&["mci-raw", "mci-labelled", "s3-archive", "unknown-store"][..])),
         prop::collection::btree_map(prop::sample::select(KEYS).prop_map(str::to_string), data(), 0..5),
     )
-        .prop_map(|(ts, program, subject, source, store, data)| {
+        .prop_map(|(ts, program, (subject, kind), source, store, data)| {
             let mut m = Map::new();
             m.insert("ts".into(), json!(ts));
-            for (k, v) in [("program", program), ("subject", subject), ("source", source), ("store", store)] {
+            for (k, v) in [
+                ("program", program),
+                ("subject", subject),
+                ("subject_kind", kind),
+                ("source", source),
+                ("store", store),
+            ] {
                 if let Some(v) = v {
                     m.insert(k.into(), json!(v));
                 }

@@ -472,9 +472,36 @@ mod tests {
             "purpose-creep",
             "retention-exceeded",
             "undeclared-store",
+            "unencrypted-store",
+            "undeclared-subject",
+            "sensitive-in-unencrypted-store",
         ] {
             assert!(p.rule_index(id).is_some(), "{id}");
         }
+    }
+
+    #[test]
+    fn targets_and_evidence_come_from_annotations() {
+        let mut p = RulePack::builtin().unwrap();
+        let rule = GOOD.replace("forbid (", "@target(\"subject_kind\")\n@evidence(\"subject_kind\")\nforbid (");
+        p.add_source(&rule, "mine.cedar").unwrap();
+        let r = &p.rules()[p.rule_index("no-browsing-at-lunch").unwrap()];
+        assert_eq!(r.targets, vec![TargetKind::SubjectKind]);
+        let w = &p.rules()[p.rule_index("outside-window").unwrap()];
+        assert_eq!(w.targets, vec![TargetKind::Source]);
+        let r = &p.rules()[p.rule_index("retention-exceeded").unwrap()];
+        assert_eq!(r.targets, vec![TargetKind::Field, TargetKind::Store]);
+        // A target the action cannot name is refused at load, with the line of the policy.
+        let bad = GOOD.replace("forbid (", "@target(\"role\")\nforbid (");
+        let e = RulePack::builtin().unwrap().add_source(&bad, "m.cedar").unwrap_err();
+        assert!(e.message.contains("does not apply to action `collect`"), "{e}");
+        assert!(e.help.unwrap().contains("field, store, source, subject_kind"));
+        let bad = GOOD.replace("forbid (", "@target(\"person\")\nforbid (");
+        let e = RulePack::builtin().unwrap().add_source(&bad, "m.cedar").unwrap_err();
+        assert!(e.message.contains("`person` is not a target"), "{e}");
+        let bad = GOOD.replace("forbid (", "@evidence(\"retention\")\nforbid (");
+        let e = RulePack::builtin().unwrap().add_source(&bad, "m.cedar").unwrap_err();
+        assert!(e.message.contains("@evidence(\"retention\") does not apply"), "{e}");
     }
 
     const GOOD: &str = r#"

@@ -47,10 +47,10 @@ fn render_sarif(report: &Report) -> String {
                 .examples
                 .iter()
                 .map(|ex| {
-                    let mut region = json!({"startLine": ex.line});
-                    if let Some(c) = ex.column {
-                        region["startColumn"] = json!(c);
-                    }
+                    let region = match ex.column {
+                        Some(c) => json!({"startLine": ex.line, "startColumn": c}),
+                        None => json!({"startLine": ex.line}),
+                    };
                     json!({"physicalLocation": {"artifactLocation": {"uri": ex.file}, "region": region}})
                 })
                 .collect();

@@ -6,21 +6,28 @@
 //! records with the same shape cost one Cedar call. Value classification (the
 //! detectors) runs on every value; that is the part that scales with input size.
 
-use crate::detect::{CipherAssessment, Detection, Detectors, assess_ciphertext, redact};
+use crate::detect::{CipherAssessment, Detectors, assess_ciphertext};
 use crate::error::{Error, Result};
 use crate::observe::{Capture, ObservedStore, Rejection, Scalar, clip};
 use crate::rules::{Fire, RulePack};
-use crate::scope::{CompiledScope, EncryptionLevel};
-use crate::target::{Act, EvidenceKind, Target, TargetKind};
+use crate::scope::CompiledScope;
+use crate::target::{Act, EvidenceKind, Target};
 use crate::taxonomy::Taxonomy;
 use crate::window::LocalTime;
-use cedar_policy::{
-    Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
-};
+
+mod cache;
+mod entities;
+mod hits;
+mod shape;
+
+use cache::{AccessKey, CaptureKey, CollectKey, NO_KIND};
+use cedar_policy::{Authorizer, Entities, Entity, EntityUid, RestrictedExpression};
+use entities::{Types, cedar_err, rx_long, rx_str, type_name, uid};
+use hits::{EventFacts, describe_value, evidence_of, merge_hits};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
+use shape::{Shape, ShapeKey};
 use std::collections::{BTreeMap, BTreeSet, HashMap as StdMap, HashSet as StdSet};
-use std::str::FromStr;
 use std::sync::Arc;
 
 /// The pseudo-category of a field nothing could classify.
@@ -133,36 +140,6 @@ pub struct EventOutcome {
     pub local: LocalTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct CaptureKey {
-    store: u32,
-    in_window: bool,
-    weekday: u8,
-    hour: u8,
-    /// The interned `subject_kind`, [`NO_KIND`] without one. Never the person's id.
-    kind: u32,
-    source: u32,
-}
-
-/// The interned-kind value of an event without `subject_kind`.
-const NO_KIND: u32 = u32::MAX;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct CollectKey {
-    path: u32,
-    category: u32,
-    from_value: bool,
-    confidence: u8,
-    plaintext: bool,
-    in_window: bool,
-    kind: u32,
-    source: u32,
-    store: u32,
-}
-
-/// (role, field path, purpose, store, actor).
-type AccessKey = (String, String, String, String, String);
-
 /// A field as events wrote it to a store: decided (`retain`) when first met.
 #[derive(Debug, Clone)]
 struct FieldStore {
@@ -219,30 +196,6 @@ struct PathInfo {
     name_categories: Vec<(u32, u8)>,
 }
 
-/// Type names used in requests.
-#[derive(Debug, Clone)]
-struct Types {
-    program: EntityTypeName,
-    category: EntityTypeName,
-    field: EntityTypeName,
-    store: EntityTypeName,
-    role: EntityTypeName,
-    purpose: EntityTypeName,
-    action: EntityTypeName,
-}
-
-fn type_name(s: &str) -> Result<EntityTypeName> {
-    EntityTypeName::from_str(s).map_err(|e| Error::internal(format!("type name {s}: {e}")))
-}
-
-fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
-    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
-}
-
-fn cedar_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::internal(format!("{what}: {e}"))
-}
-
 /// Decides: holds the entity store and the decision caches. One per thread.
 pub struct Evaluator {
     engine: Arc<Engine>,
@@ -272,64 +225,10 @@ pub struct Evaluator {
     scratch_cats: Vec<(u32, CatAgg)>,
 }
 
-/// An event's leaf paths, interned, and the order the evaluator visits them in.
-#[derive(Debug)]
-struct Shape {
-    /// (path id, leaf index), sorted by path name, then document order.
-    order: Box<[(u32, u32)]>,
-    /// What the scope and the names say of each path, in `order`'s group order.
-    infos: Box<[Arc<PathInfo>]>,
-}
-
-/// A shape cache key ([`Capture::shape_key`]), compared a word at a time: byte loops are slow in
-/// the wasm plugin, whose `memcmp` is a plain loop.
-#[derive(Debug, Clone)]
-struct ShapeKey(Vec<u8>);
-
-impl std::hash::Hash for ShapeKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write(&self.0);
-    }
-}
-
-impl PartialEq for ShapeKey {
-    fn eq(&self, other: &Self) -> bool {
-        words_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for ShapeKey {}
-
-fn words_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (wa.remainder(), wb.remainder());
-    wa.zip(wb).all(|(x, y)| {
-        let x: [u8; 8] = x.try_into().unwrap_or_default();
-        let y: [u8; 8] = y.try_into().unwrap_or_default();
-        u64::from_ne_bytes(x) == u64::from_ne_bytes(y)
-    }) && ra == rb
-}
-
-/// The shape cache is emptied when its keys pass this size (bytes).
-const MAX_SHAPE_BYTES: usize = 8 << 20;
-/// Events whose paths are longer than this (bytes) are not cached.
-const MAX_SHAPE_KEY: usize = 64 << 10;
-
 impl std::fmt::Debug for Evaluator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Evaluator").field("cedar_calls", &self.cedar_calls).finish_non_exhaustive()
     }
-}
-
-fn rx_str(s: &str) -> RestrictedExpression {
-    RestrictedExpression::new_string(s.to_string())
-}
-
-fn rx_long(n: i64) -> RestrictedExpression {
-    RestrictedExpression::new_long(n)
 }
 
 impl Evaluator {
@@ -474,219 +373,6 @@ impl Evaluator {
     /// missing attribute, for example. Such a policy did not fire for that request.
     pub fn policy_errors(&self) -> &BTreeMap<String, u64> {
         &self.policy_errors
-    }
-
-    fn add_entity(&mut self, e: Entity) -> Result<()> {
-        let current = std::mem::replace(&mut self.entities, Entities::empty());
-        self.entities =
-            current.add_entities([e], Some(self.engine.rules.schema())).map_err(|e| cedar_err("adding entity", e))?;
-        Ok(())
-    }
-
-    fn purposes_set(&self, purposes: &[String]) -> RestrictedExpression {
-        RestrictedExpression::new_set(
-            purposes.iter().map(|p| RestrictedExpression::new_entity_uid(uid(&self.types.purpose, p))),
-        )
-    }
-
-    /// Makes sure the store entity exists; returns its uid.
-    fn ensure_store(&mut self, id: &str) -> Result<EntityUid> {
-        let u = uid(&self.types.store, id);
-        if self.store_entities.contains(id) {
-            return Ok(u);
-        }
-        let decl = self.engine.scope.store(id).cloned();
-        let obs = self.engine.inventory.get(id).cloned();
-        let declared = decl.is_some() || id == NO_STORE;
-        let level = obs.as_ref().and_then(|o| o.encryption);
-        let required = decl.as_ref().and_then(|d| d.encryption).map(|e| e.minimum()).unwrap_or(EncryptionLevel::None);
-        let mut attrs = StdMap::from([
-            ("declared".to_string(), RestrictedExpression::new_bool(declared)),
-            ("observed".to_string(), RestrictedExpression::new_bool(obs.is_some())),
-            ("encryption_known".to_string(), RestrictedExpression::new_bool(level.is_some())),
-            ("encryption".to_string(), rx_str(level.map_or("unknown", EncryptionLevel::as_str))),
-            (
-                "encrypted_at_rest".to_string(),
-                RestrictedExpression::new_bool(level.is_some_and(|l| l >= EncryptionLevel::AtRest)),
-            ),
-            ("encryption_required".to_string(), RestrictedExpression::new_bool(required > EncryptionLevel::None)),
-            (
-                "meets_declared_encryption".to_string(),
-                RestrictedExpression::new_bool(level.is_none_or(|l| l >= required)),
-            ),
-        ]);
-        if let Some(d) = obs.as_ref().and_then(|o| o.retention_days) {
-            attrs.insert("retention_days".into(), rx_long(i64::from(d)));
-        }
-        if let Some(d) = decl.as_ref().and_then(|o| o.retention_days) {
-            attrs.insert("declared_retention_days".into(), rx_long(i64::from(d)));
-        }
-        if let Some(r) = obs.as_ref().and_then(|o| o.region.as_deref()) {
-            attrs.insert("region".into(), rx_str(r));
-        }
-        if let Some(r) = decl.as_ref().and_then(|o| o.region.as_deref()) {
-            attrs.insert("declared_region".into(), rx_str(r));
-        }
-        let e = Entity::new(u.clone(), attrs, StdSet::new()).map_err(|e| cedar_err("store entity", e))?;
-        self.add_entity(e)?;
-        self.store_entities.insert(id.to_string());
-        Ok(u)
-    }
-
-    fn ensure_role(&mut self, role: &str) -> Result<EntityUid> {
-        let u = uid(&self.types.role, role);
-        if self.role_entities.contains(role) {
-            return Ok(u);
-        }
-        let decl = self.engine.scope.role(role);
-        let purposes = decl.map(|d| d.purposes.clone()).unwrap_or_default();
-        let attrs = StdMap::from([
-            ("declared".to_string(), RestrictedExpression::new_bool(decl.is_some())),
-            ("purposes".to_string(), self.purposes_set(&purposes)),
-        ]);
-        let e = Entity::new(u.clone(), attrs, StdSet::new()).map_err(|e| cedar_err("role entity", e))?;
-        self.add_entity(e)?;
-        self.role_entities.insert(role.to_string());
-        Ok(u)
-    }
-
-    fn path_info(&mut self, path_id: u32) -> Arc<PathInfo> {
-        if let Some(p) = self.paths.get(&path_id) {
-            return Arc::clone(p);
-        }
-        let path = self.strings.get(path_id).to_string();
-        let engine = Arc::clone(&self.engine);
-        let decl = engine.scope.declaration_for(&path);
-        let collect = decl.and_then(|i| engine.scope.raw.collect.get(i));
-        let encryption_required =
-            collect.is_some_and(|c| c.encryption == Some(crate::scope::FieldEncryption::Required));
-        let name_categories = match collect {
-            // A declared field's name is what the notice says it is.
-            Some(c) => vec![(self.strings.intern(&c.category), 100)],
-            None => {
-                let mut v: Vec<(u32, u8)> = Vec::new();
-                for hit in engine.detectors.classify_name(&path) {
-                    if hit.confidence >= engine.options.min_confidence && engine.taxonomy.contains(&hit.category) {
-                        let id = self.strings.intern(&hit.category);
-                        if !v.iter().any(|(c, _)| *c == id) {
-                            v.push((id, confidence_pct(hit.confidence)));
-                        }
-                    }
-                }
-                v
-            }
-        };
-        let info = Arc::new(PathInfo { decl, encryption_required, name_categories });
-        self.paths.insert(path_id, Arc::clone(&info));
-        info
-    }
-
-    fn ensure_field(&mut self, path_id: u32) -> Result<EntityUid> {
-        let path = self.strings.get(path_id).to_string();
-        let u = uid(&self.types.field, &path);
-        if self.field_entities.contains(&path_id) {
-            return Ok(u);
-        }
-        let info = self.path_info(path_id);
-        let engine = Arc::clone(&self.engine);
-        let collect = info.decl.and_then(|i| engine.scope.raw.collect.get(i));
-        let purposes = collect.map(|c| c.purposes.clone()).unwrap_or_default();
-        let mut attrs = StdMap::from([
-            ("path".to_string(), rx_str(&path)),
-            ("declared".to_string(), RestrictedExpression::new_bool(collect.is_some())),
-            ("never".to_string(), RestrictedExpression::new_bool(engine.scope.never_field(&path))),
-            ("encryption_required".to_string(), RestrictedExpression::new_bool(info.encryption_required)),
-            ("has_purposes".to_string(), RestrictedExpression::new_bool(!purposes.is_empty())),
-            ("purposes".to_string(), self.purposes_set(&purposes)),
-        ]);
-        if let Some(c) = collect {
-            attrs.insert(
-                "declared_category".into(),
-                RestrictedExpression::new_entity_uid(uid(&self.types.category, &c.category)),
-            );
-            attrs.insert("declared_as".into(), rx_str(&c.field));
-            if let Some(d) = c.retention_days {
-                attrs.insert("retention_days".into(), rx_long(i64::from(d)));
-            }
-        }
-        let e = Entity::new(u.clone(), attrs, StdSet::new()).map_err(|e| cedar_err("field entity", e))?;
-        self.add_entity(e)?;
-        self.field_entities.insert(path_id);
-        Ok(u)
-    }
-
-    fn action(&self, act: Act) -> EntityUid {
-        uid(&self.types.action, act.as_str())
-    }
-
-    /// One Cedar call; returns the rules whose policies were satisfied, with what their findings
-    /// are about and show.
-    fn decide(
-        &mut self,
-        principal: EntityUid,
-        act: Act,
-        resource: EntityUid,
-        context: Vec<(String, RestrictedExpression)>,
-    ) -> Result<Arc<[Fire]>> {
-        let ctx = Context::from_pairs(context).map_err(|e| cedar_err("context", e))?;
-        let request = Request::new(principal, self.action(act), resource, ctx, Some(self.engine.rules.schema()))
-            .map_err(|e| cedar_err("request", e))?;
-        self.cedar_calls += 1;
-        let response = self.authorizer.is_authorized(&request, self.engine.rules.policies(), &self.entities);
-        for err in response.diagnostics().errors() {
-            *self.policy_errors.entry(err.to_string()).or_insert(0) += 1;
-        }
-        let mut fires: Vec<Fire> =
-            response.diagnostics().reason().filter_map(|p| self.engine.rules.fire_of(p, act)).collect();
-        fires.sort_unstable();
-        fires.dedup();
-        Ok(fires.into())
-    }
-
-    /// The event's leaf paths, interned and in visiting order; planned once per distinct shape.
-    fn shape_of(&mut self, cap: &Capture<'_>) -> Arc<Shape> {
-        let mut key = ShapeKey(std::mem::take(&mut self.shape_key));
-        key.0.clear();
-        cap.shape_key(&mut key.0);
-        if let Some(s) = self.shapes.get(&key) {
-            let s = Arc::clone(s);
-            self.shape_key = key.0;
-            return s;
-        }
-        // Each distinct path is interned and ranked by name once; leaves are then ordered by
-        // (rank, document order) with integer comparisons, however long the paths.
-        let ids: Vec<u32> = cap.distinct_paths().map(|p| self.strings.intern(p)).collect();
-        let mut by_name: Vec<u32> = ids.clone();
-        by_name.sort_by(|a, b| self.strings.get(*a).cmp(self.strings.get(*b)));
-        by_name.dedup();
-        let rank: HashMap<u32, u32> =
-            by_name.iter().enumerate().map(|(r, id)| (*id, u32::try_from(r).unwrap_or(u32::MAX))).collect();
-        let mut order: Vec<(u32, u32, u32)> = Vec::with_capacity(cap.leaf_count());
-        for (i, d) in cap.leaf_paths().iter().enumerate() {
-            let id = ids.get(*d as usize).copied().unwrap_or(u32::MAX);
-            let r = rank.get(&id).copied().unwrap_or(u32::MAX);
-            order.push((r, u32::try_from(i).unwrap_or(u32::MAX), id));
-        }
-        order.sort_unstable();
-        let order: Vec<(u32, u32)> = order.into_iter().map(|(_, i, id)| (id, i)).collect();
-        let mut infos = Vec::new();
-        for group in order.chunk_by(|a, b| a.0 == b.0) {
-            if let Some(&(path_id, _)) = group.first() {
-                infos.push(self.path_info(path_id));
-            }
-        }
-        let shape = Arc::new(Shape { order: order.into(), infos: infos.into() });
-        let len = key.0.len();
-        key.0.shrink_to_fit();
-        if len <= MAX_SHAPE_KEY && self.use_cache {
-            if self.shape_bytes + len > MAX_SHAPE_BYTES {
-                self.shapes.clear();
-                self.shape_bytes = 0;
-            }
-            self.shape_bytes += len;
-            self.shapes.insert(key, Arc::clone(&shape));
-        }
-        shape
     }
 
     /// The local time and window verdict of an event.
@@ -1083,73 +769,6 @@ impl Evaluator {
     }
 }
 
-/// What an event says of itself, for naming targets and writing evidence.
-struct EventFacts<'e> {
-    kind: Option<&'e str>,
-    source: &'e str,
-    store: &'e str,
-    local: LocalTime,
-    subject_declared: bool,
-}
-
-impl EventFacts<'_> {
-    /// The target of a finding on this event (`field`: the field's path, for `collect`).
-    fn target(&self, kind: TargetKind, field: Option<&str>) -> Target {
-        let id = match kind {
-            TargetKind::Field => field.unwrap_or("*").to_string(),
-            TargetKind::Store => self.store.to_string(),
-            TargetKind::Source if self.source.is_empty() => "(no source)".to_string(),
-            TargetKind::Source => self.source.to_string(),
-            TargetKind::SubjectKind => self.kind.unwrap_or("(no subject_kind)").to_string(),
-            // Not a target of captures (rule loading refuses it).
-            TargetKind::Role => "(no role)".to_string(),
-        };
-        Target::new(kind, id)
-    }
-
-    /// Evidence about the event as a whole.
-    fn evidence(&self, kind: EvidenceKind) -> Option<String> {
-        match kind {
-            EvidenceKind::LocalTime => Some(format!(
-                "captured {} {:02}:{:02} local time",
-                self.local.weekday_name(),
-                self.local.hour,
-                self.local.minute
-            )),
-            EvidenceKind::SubjectKind => Some(match self.kind {
-                Some(k) if self.subject_declared => format!("subject kind \"{k}\""),
-                Some(k) => format!("subject kind \"{k}\", not under `subjects:`"),
-                None => "no subject_kind".to_string(),
-            }),
-            _ => None,
-        }
-    }
-}
-
-/// One hit per (rule, target): categories and evidence merged.
-fn merge_hits(hits: Vec<Hit>, max_evidence: usize) -> Vec<Hit> {
-    let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
-    for h in hits {
-        match out.iter_mut().find(|o| o.rule == h.rule && o.target == h.target) {
-            Some(o) => {
-                for c in h.categories {
-                    if !o.categories.contains(&c) {
-                        o.categories.push(c);
-                    }
-                }
-                o.categories.sort();
-                for e in h.evidence {
-                    if o.evidence.len() < max_evidence && !o.evidence.contains(&e) {
-                        o.evidence.push(e);
-                    }
-                }
-            }
-            None => out.push(h),
-        }
-    }
-    out
-}
-
 /// Why an event was not decided.
 #[derive(Debug)]
 pub enum EvalFailure {
@@ -1196,26 +815,5 @@ fn confidence_pct(c: f32) -> u8 {
         0
     } else {
         pct as u8
-    }
-}
-
-fn evidence_of(d: &Detection, text: &str, show: bool) -> String {
-    if show {
-        let raw = text.get(d.start..d.end).unwrap_or("");
-        format!("{}: {}", d.entity, clip(raw, 120))
-    } else {
-        redact(d, text)
-    }
-}
-
-/// How a value is shown when nothing was detected in it.
-fn describe_value(v: &Scalar<'_>, show: bool) -> String {
-    match v {
-        Scalar::Str(s) if show => clip(s, 120),
-        Scalar::Str(s) => format!("<text, {} chars>", s.chars().count()),
-        Scalar::Number(n) if show => n.to_string(),
-        Scalar::Number(_) => "<number>".into(),
-        Scalar::Bool(b) if show => b.to_string(),
-        Scalar::Bool(_) => "<boolean>".into(),
     }
 }

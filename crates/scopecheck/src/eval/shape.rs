@@ -1,0 +1,101 @@
+//! Shape planning: an event's leaf paths, interned and put in visiting order once per distinct
+//! sequence of paths, so repeated shapes cost a hash lookup.
+
+use super::{Evaluator, PathInfo};
+use crate::observe::Capture;
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
+
+/// An event's leaf paths, interned, and the order the evaluator visits them in.
+#[derive(Debug)]
+pub(super) struct Shape {
+    /// (path id, leaf index), sorted by path name, then document order.
+    pub(super) order: Box<[(u32, u32)]>,
+    /// What the scope and the names say of each path, in `order`'s group order.
+    pub(super) infos: Box<[Arc<PathInfo>]>,
+}
+
+/// A shape cache key ([`Capture::shape_key`]), compared a word at a time: byte loops are slow in
+/// the wasm plugin, whose `memcmp` is a plain loop.
+#[derive(Debug, Clone)]
+pub(super) struct ShapeKey(Vec<u8>);
+
+impl std::hash::Hash for ShapeKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+impl PartialEq for ShapeKey {
+    fn eq(&self, other: &Self) -> bool {
+        words_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ShapeKey {}
+
+fn words_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (wa.remainder(), wb.remainder());
+    wa.zip(wb).all(|(x, y)| {
+        let x: [u8; 8] = x.try_into().unwrap_or_default();
+        let y: [u8; 8] = y.try_into().unwrap_or_default();
+        u64::from_ne_bytes(x) == u64::from_ne_bytes(y)
+    }) && ra == rb
+}
+
+/// The shape cache is emptied when its keys pass this size (bytes).
+const MAX_SHAPE_BYTES: usize = 8 << 20;
+/// Events whose paths are longer than this (bytes) are not cached.
+const MAX_SHAPE_KEY: usize = 64 << 10;
+
+impl Evaluator {
+    /// The event's leaf paths, interned and in visiting order; planned once per distinct shape.
+    pub(super) fn shape_of(&mut self, cap: &Capture<'_>) -> Arc<Shape> {
+        let mut key = ShapeKey(std::mem::take(&mut self.shape_key));
+        key.0.clear();
+        cap.shape_key(&mut key.0);
+        if let Some(s) = self.shapes.get(&key) {
+            let s = Arc::clone(s);
+            self.shape_key = key.0;
+            return s;
+        }
+        // Each distinct path is interned and ranked by name once; leaves are then ordered by
+        // (rank, document order) with integer comparisons, however long the paths.
+        let ids: Vec<u32> = cap.distinct_paths().map(|p| self.strings.intern(p)).collect();
+        let mut by_name: Vec<u32> = ids.clone();
+        by_name.sort_by(|a, b| self.strings.get(*a).cmp(self.strings.get(*b)));
+        by_name.dedup();
+        let rank: HashMap<u32, u32> =
+            by_name.iter().enumerate().map(|(r, id)| (*id, u32::try_from(r).unwrap_or(u32::MAX))).collect();
+        let mut order: Vec<(u32, u32, u32)> = Vec::with_capacity(cap.leaf_count());
+        for (i, d) in cap.leaf_paths().iter().enumerate() {
+            let id = ids.get(*d as usize).copied().unwrap_or(u32::MAX);
+            let r = rank.get(&id).copied().unwrap_or(u32::MAX);
+            order.push((r, u32::try_from(i).unwrap_or(u32::MAX), id));
+        }
+        order.sort_unstable();
+        let order: Vec<(u32, u32)> = order.into_iter().map(|(_, i, id)| (id, i)).collect();
+        let mut infos = Vec::new();
+        for group in order.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(&(path_id, _)) = group.first() {
+                infos.push(self.path_info(path_id));
+            }
+        }
+        let shape = Arc::new(Shape { order: order.into(), infos: infos.into() });
+        let len = key.0.len();
+        key.0.shrink_to_fit();
+        if len <= MAX_SHAPE_KEY && self.use_cache {
+            if self.shape_bytes + len > MAX_SHAPE_BYTES {
+                self.shapes.clear();
+                self.shape_bytes = 0;
+            }
+            self.shape_bytes += len;
+            self.shapes.insert(key, Arc::clone(&shape));
+        }
+        shape
+    }
+}
