@@ -547,6 +547,22 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A fixture's captures, `enforce --emit decisions` over its scope and stores, and the
+    /// arguments that switch to the wasm engine (sharing the host crate tests' cache of the
+    /// precompiled plugin, target/scopecheck-test-cache).
+    fn enforce_fixture(fx: &str) -> (String, Vec<String>, Vec<String>) {
+        let dir = root().join("fixtures").join(fx);
+        let text = std::fs::read_to_string(dir.join("captures.jsonl")).unwrap();
+        let path = |f: &str| dir.join(f).display().to_string();
+        let base = ["enforce", "--scope", &path("scope.yaml"), "--stores", &path("stores.yaml"), "--emit", "decisions"]
+            .map(str::to_string)
+            .to_vec();
+        let exe = std::env::current_exe().unwrap();
+        let cache = exe.ancestors().nth(3).unwrap().join("scopecheck-test-cache");
+        let wasm = ["--engine", "wasm", "--cache-dir", &cache.display().to_string()].map(str::to_string).to_vec();
+        (text, base, wasm)
+    }
+
     #[test]
     fn wasm_engine_filters_like_the_native_one() {
         if super::plugin_path(None).is_err() {
@@ -555,25 +571,11 @@ mod tests {
             eprintln!("skipping: the wasm plugin is not built");
             return;
         }
-        let r = root();
-        let scope = r.join("fixtures/workday/scope.yaml");
-        let stores = r.join("fixtures/workday/stores.yaml");
-        let text = std::fs::read_to_string(r.join("fixtures/workday/captures.jsonl")).unwrap();
-        // Share the host crate tests' cache of the precompiled plugin (target/scopecheck-test-cache).
-        let exe = std::env::current_exe().unwrap();
-        let cache = exe.ancestors().nth(3).unwrap().join("scopecheck-test-cache");
-        let base = [
-            "enforce",
-            "--scope",
-            scope.to_str().unwrap(),
-            "--stores",
-            stores.to_str().unwrap(),
-            "--emit",
-            "decisions",
-        ];
+        let (text, base, wasm_extra) = enforce_fixture("workday");
+        let base: Vec<&str> = base.iter().map(String::as_str).collect();
         let (c1, native, e1) = cli(&base, &text);
-        let mut wasm_args = base.to_vec();
-        wasm_args.extend(["--engine", "wasm", "--cache-dir", cache.to_str().unwrap()]);
+        let mut wasm_args = base.clone();
+        wasm_args.extend(wasm_extra.iter().map(String::as_str));
         let (c2, wasm, e2) = cli(&wasm_args, &text);
         assert_eq!((c1, c2), (0, 0), "{e1}{e2}");
         assert_eq!(native, wasm);
@@ -587,26 +589,13 @@ mod tests {
     /// event, native and wasm, and no decision names a person.
     #[test]
     fn roster_events_all_pass_native_and_wasm() {
-        let r = root();
-        let scope = r.join("fixtures/roster/scope.yaml");
-        let stores = r.join("fixtures/roster/stores.yaml");
-        let text = std::fs::read_to_string(r.join("fixtures/roster/captures.jsonl")).unwrap();
+        let (text, base, wasm_extra) = enforce_fixture("roster");
+        let base: Vec<&str> = base.iter().map(String::as_str).collect();
         let events = text.lines().filter(|l| !l.trim().is_empty()).count();
-        let exe = std::env::current_exe().unwrap();
-        let cache = exe.ancestors().nth(3).unwrap().join("scopecheck-test-cache");
-        let base = [
-            "enforce",
-            "--scope",
-            scope.to_str().unwrap(),
-            "--stores",
-            stores.to_str().unwrap(),
-            "--emit",
-            "decisions",
-        ];
-        let mut runs = vec![base.to_vec()];
+        let mut runs = vec![base.clone()];
         if super::plugin_path(None).is_ok() {
-            let mut w = base.to_vec();
-            w.extend(["--engine", "wasm", "--cache-dir", cache.to_str().unwrap()]);
+            let mut w = base.clone();
+            w.extend(wasm_extra.iter().map(String::as_str));
             runs.push(w);
         } else {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
