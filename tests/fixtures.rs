@@ -53,6 +53,7 @@ struct Expect {
     store: Option<String>,
     role: Option<String>,
     subject_kind: Option<String>,
+    #[allow(dead_code)]
     why: String,
     #[serde(default)]
     categories: Vec<String>,
@@ -64,12 +65,17 @@ struct Expect {
     /// People the finding concerns, when the fixture states it.
     people_affected: Option<u64>,
     // Explanations for readers (the README table), not checked.
+    #[allow(dead_code)]
     declared: Option<Value>,
+    #[allow(dead_code)]
     observed: Option<Value>,
+    #[allow(dead_code)]
     window: Option<Value>,
     #[serde(default)]
+    #[allow(dead_code)]
     never: Vec<String>,
     #[serde(default)]
+    #[allow(dead_code)]
     fields: Vec<String>,
 }
 
@@ -252,11 +258,9 @@ fn check_fixture(fx: &str) -> Vec<String> {
         {
             problems.push(format!("{rule} {target}: {:?} people affected, expected {n}", f.people_affected));
         }
-        let _ = (&m.why, &m.declared, &m.observed, &m.window, &m.never, &m.fields);
     }
-    for m in &exp.may {
-        let _ = (&m.rule, m.target());
-    }
+    // `may` findings are parsed (their shape is checked) but not required: see fixtures/README.md.
+    let _ = &exp.may;
 
     let got_window: BTreeSet<u64> =
         per_line.iter().filter(|(_, hs)| hs.iter().any(|h| h.rule_id == "outside-window")).map(|(l, _)| *l).collect();

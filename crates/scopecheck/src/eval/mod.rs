@@ -609,7 +609,7 @@ impl Evaluator {
                 let key = (path_id, store_id);
                 if !self.field_stores.contains_key(&key) {
                     // Retention depends on the field and the store only: decided once per pair.
-                    let fires = self.evaluate_retain(self.strings.get(path_id).to_string().as_str(), store)?;
+                    let fires = self.retain_fires(path_id, store)?;
                     let people = if fires.is_empty() { None } else { Some(crate::people::People::default()) };
                     self.field_stores.insert(key, FieldStore { events: 0, fires, people });
                 }
@@ -737,8 +737,13 @@ impl Evaluator {
 
     /// A field kept in a store.
     pub fn evaluate_retain(&mut self, path: &str, store: &str) -> Result<Arc<[Fire]>> {
-        let store_uid = self.ensure_store(store)?;
         let path_id = self.strings.intern(path);
+        self.retain_fires(path_id, store)
+    }
+
+    /// [`Evaluator::evaluate_retain`] for an interned path.
+    fn retain_fires(&mut self, path_id: u32, store: &str) -> Result<Arc<[Fire]>> {
+        let store_uid = self.ensure_store(store)?;
         let field_uid = self.ensure_field(path_id)?;
         self.decide(
             self.program.clone(),
