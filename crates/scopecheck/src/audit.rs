@@ -301,6 +301,9 @@ impl Auditor {
         let mut by_fire: BTreeMap<(Fire, Target), Vec<String>> = BTreeMap::new();
         for (fire, path) in hits {
             let target = match fire.target {
+                TargetKind::Policy => {
+                    self.eval.failure_parts(&fire).map_or_else(|| Target::role(e.role.clone()), |p| p.0)
+                }
                 TargetKind::Field => Target::field(path.clone()),
                 TargetKind::Store => Target::store(e.store.as_deref().unwrap_or(NO_STORE)),
                 _ => Target::role(e.role.clone()),
@@ -309,12 +312,16 @@ impl Auditor {
         }
         for ((fire, target), paths) in by_fire {
             let actor = e.actor.as_deref().unwrap_or("(unknown actor)");
-            let evidence = format!("{actor} read {} for {}", paths.join(", "), e.purpose);
+            let evidence = match fire.evidence {
+                EvidenceKind::PolicyError => self.eval.failure_parts(&fire).map(|p| p.1),
+                EvidenceKind::Access => Some(format!("{actor} read {} for {}", paths.join(", "), e.purpose)),
+                _ => None,
+            };
             let acc = self.acc(fire.rule, target);
             acc.count += 1;
             acc.state.seen(&access.ts, &e.ts);
             acc.example(&at);
-            if fire.evidence == EvidenceKind::Access {
+            if let Some(evidence) = evidence {
                 acc.state.evidence(Some(&at), &evidence);
             }
             acc.details.entry("purposes".into()).or_default().insert(e.purpose.clone());
@@ -358,6 +365,7 @@ impl Auditor {
         for kept in self.eval.kept_fields() {
             for fire in kept.fires.iter() {
                 let engine = self.eval.engine();
+                let failure = self.eval.failure_parts(fire);
                 let evidence = (fire.evidence == EvidenceKind::Retention).then(|| {
                     let field_days = engine
                         .scope
@@ -372,9 +380,10 @@ impl Auditor {
                         field_days.map_or("?".into(), |d| d.to_string())
                     )
                 });
-                let target = match fire.target {
-                    TargetKind::Store => Target::store(kept.store.clone()),
-                    _ => Target::field(kept.path.clone()),
+                let (target, evidence) = match (fire.target, failure) {
+                    (_, Some((t, e))) => (t, Some(e)),
+                    (TargetKind::Store, None) => (Target::store(kept.store.clone()), evidence),
+                    (_, None) => (Target::field(kept.path.clone()), evidence),
                 };
                 let acc = self.acc(fire.rule, target);
                 acc.count += kept.events;
@@ -395,8 +404,14 @@ impl Auditor {
                 self.stores.get(&store).map_or((0, People::default()), |s| (s.events, s.people.clone()));
             let fires = self.eval.evaluate_inventory(&store, events)?;
             for fire in fires.iter() {
-                let evidence = (fire.evidence == EvidenceKind::StoreState).then(|| self.describe_store(&store));
-                let acc = self.acc(fire.rule, Target::store(store.clone()));
+                let (target, evidence) = match self.eval.failure_parts(fire) {
+                    Some((t, e)) => (t, Some(e)),
+                    None => (
+                        Target::store(store.clone()),
+                        (fire.evidence == EvidenceKind::StoreState).then(|| self.describe_store(&store)),
+                    ),
+                };
+                let acc = self.acc(fire.rule, target);
                 // A store rule that also fired on captures has counted their events already.
                 if acc.state.concerned.is_none() {
                     acc.count += events;
@@ -482,7 +497,6 @@ impl Auditor {
             warnings: Vec::new(),
             stats: Stats { cedar_calls: self.eval.cedar_calls() },
             rules: engine.rules.rules().to_vec(),
-            policy_errors: self.eval.policy_errors().clone(),
         };
         report.settle();
         Ok(report)

@@ -11,7 +11,10 @@
 //!   `undeclared-store`, `sensitive-in-unencrypted-store`, `undeclared-subject`...) cannot: the
 //!   event is denied;
 //! - an event that cannot be evaluated (not JSON, not an envelope, too large, too deep, another
-//!   program's) is denied, with the reason, in both modes.
+//!   program's) is denied, with the reason, in both modes;
+//! - so is an event for which a policy could not be evaluated (a `policy-error` finding: Cedar
+//!   skips a policy that errors, and a skipped `forbid` must not pass for an allow), whatever
+//!   `act_on` says.
 //!
 //! The decision is `deny` if any acted-on finding is about the event, else `redact` if any is about
 //! a field, else `allow`. Findings below [`DecideOptions::act_on`] (default: `info`, so every finding
@@ -102,6 +105,9 @@ pub enum ErrorCode {
     NotLoaded,
     /// The bundle could not be loaded (plugin).
     BadBundle,
+    /// A policy could not be evaluated for this event (its findings name it): what it would
+    /// have decided is unknown, so the event is denied in both modes.
+    PolicyError,
     /// scopecheck could not decide (a bug; please report it).
     Internal,
     /// The guest trapped (host).
@@ -266,10 +272,15 @@ impl Decider {
         let mut findings = Vec::with_capacity(outcome.hits.len());
         let mut remove: BTreeSet<String> = BTreeSet::new();
         let mut deny = false;
+        let mut undecided: Vec<String> = Vec::new();
         for hit in outcome.hits {
             let severity = engine.rules.rule(hit.rule).map_or(Severity::Critical, |r| r.severity);
             let acts = severity >= self.options.act_on;
             let action = match (hit.target.kind, acts) {
+                (TargetKind::Policy, _) => {
+                    undecided.push(hit.target.id.clone());
+                    Action::Deny
+                }
                 (_, false) => Action::Report,
                 (TargetKind::Field, true) => {
                     remove.insert(hit.target.id.clone());
@@ -288,6 +299,18 @@ impl Decider {
                 evidence: hit.evidence,
                 action,
             });
+        }
+        if !undecided.is_empty() {
+            let mut d = Decision::failure(
+                mode,
+                ErrorCode::PolicyError,
+                format!(
+                    "{} could not be evaluated for this event, so it is denied (see the `policy-error` findings)",
+                    undecided.join(", ")
+                ),
+            );
+            d.findings = findings;
+            return d;
         }
         let would = if deny {
             Verdict::Deny

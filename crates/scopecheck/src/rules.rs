@@ -94,7 +94,28 @@ pub struct RuleMeta {
     pub targets: Vec<TargetKind>,
 }
 
-/// What one policy of a rule says of its findings (its `@target` and `@evidence`).
+/// The origin of the engine's own rules.
+pub const ENGINE_ORIGIN: &str = "<engine>";
+
+/// The engine's own rules: findings about the evaluation itself, which no policy can express.
+/// Their metadata lives here and nowhere else (the CLI, SARIF and docs/rules.md read it from the
+/// rule pack, like every other rule's). They cannot be switched off: a policy that errors must
+/// never pass for a policy that found nothing.
+fn engine_rules() -> Vec<RuleMeta> {
+    vec![RuleMeta {
+        id: "policy-error".into(),
+        severity: Severity::High,
+        title: "A policy could not be evaluated; the request is treated as a violation".into(),
+        help: "Cedar skips a policy whose evaluation errors (an integer overflow, a missing entity or                attribute, a failed extension call), so a `forbid` that errors would silently allow.                scopecheck reports every such error as this finding, and the plugin denies the event.                Fix the policy named in the target (guard arithmetic and optional attributes, check                with `scopecheck check`), then audit again."
+            .into(),
+        reference: Some("GDPR Art. 5(2) and 24(1) (accountability); ISO/IEC 27001 A.8.29".into()),
+        origin: ENGINE_ORIGIN.into(),
+        targets: vec![TargetKind::Policy],
+    }]
+}
+
+/// What one policy of a rule says of its findings (its `@target` and `@evidence`), and where it
+/// is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyMeta {
     /// Index of its rule.
@@ -103,6 +124,12 @@ pub struct PolicyMeta {
     pub target: Option<TargetKind>,
     /// `@evidence`, if given (else the action's default).
     pub evidence: Option<EvidenceKind>,
+    /// Index of its file in [`RulePack::sources`].
+    pub source: usize,
+    /// Line (1-based) of its `forbid`.
+    pub line: usize,
+    /// Column (1-based) of its `forbid`.
+    pub column: usize,
 }
 
 /// A rule satisfied by one request: which rule, what its finding is about, what evidence it shows.
@@ -114,6 +141,15 @@ pub struct Fire {
     pub target: TargetKind,
     /// What evidence it shows.
     pub evidence: EvidenceKind,
+    /// For the engine's `policy-error`: which evaluation failed (an index the evaluator that
+    /// made the decision resolves with `Evaluator::policy_failure`); [`Fire::NO_FAILURE`] for the
+    /// rest.
+    pub failure: u32,
+}
+
+impl Fire {
+    /// The `failure` of a fire that is not a policy error.
+    pub const NO_FAILURE: u32 = u32::MAX;
 }
 
 /// The rules in force: a validated Cedar policy set and the metadata of each rule.
@@ -200,7 +236,7 @@ impl RulePack {
         let mut pack = RulePack {
             schema,
             policies: PolicySet::new(),
-            rules: Vec::new(),
+            rules: engine_rules(),
             by_policy: HashMap::new(),
             sources: Vec::new(),
         };
@@ -212,7 +248,7 @@ impl RulePack {
     pub fn schema_only() -> Result<Self> {
         let mut p = Self::builtin()?;
         p.policies = PolicySet::new();
-        p.rules.clear();
+        p.rules = engine_rules();
         p.by_policy.clear();
         p.sources.clear();
         Ok(p)
@@ -287,6 +323,12 @@ impl RulePack {
                 None => None,
             };
             let rule_idx = match self.rules.iter().position(|r| r.id == id) {
+                Some(i) if self.rules.get(i).is_some_and(|r| r.origin == ENGINE_ORIGIN) => {
+                    return Err(here(
+                        format!("rule id `{id}` is the engine's own"),
+                        "choose another @id; `scopecheck rules` lists the ids in use",
+                    ));
+                }
                 Some(i) => {
                     let existing = self.rules.get(i).map(|r| (r.severity, r.origin.clone()));
                     if let (Some(sev), Some((old, origin))) = (severity, existing)
@@ -358,7 +400,9 @@ impl RulePack {
             let new_id = PolicyId::new(format!("f{file_no}.p{n}.{id}"));
             let renamed = policy.new_id(new_id.clone());
             self.policies.add(renamed).map_err(|e| Error::internal(format!("adding policy: {e}")))?;
-            self.by_policy.insert(new_id, PolicyMeta { rule: rule_idx, target, evidence });
+            let (line, column) = line_col(text, at);
+            self.by_policy
+                .insert(new_id, PolicyMeta { rule: rule_idx, target, evidence, source: file_no, line, column });
             if let Some(r) = self.rules.get_mut(rule_idx) {
                 for a in &actions {
                     let t = target.unwrap_or(a.default_target());
@@ -399,7 +443,18 @@ impl RulePack {
             rule: m.rule,
             target: m.target.unwrap_or(act.default_target()),
             evidence: m.evidence.unwrap_or(act.default_evidence()),
+            failure: Fire::NO_FAILURE,
         })
+    }
+
+    /// A policy's metadata and place.
+    pub fn policy_meta(&self, policy: &PolicyId) -> Option<&PolicyMeta> {
+        self.by_policy.get(policy)
+    }
+
+    /// The index of the engine's `policy-error` rule.
+    pub fn policy_error_rule(&self) -> usize {
+        self.rules.iter().position(|r| r.origin == ENGINE_ORIGIN && r.id == "policy-error").unwrap_or(0)
     }
 
     /// sha256 of the rules in force: the schema, then each rule file's name and text, in load order,
@@ -435,6 +490,16 @@ impl RulePack {
     /// Removes rules by id (from `--disable`). Unknown ids are an error with a suggestion.
     pub fn disable(&mut self, ids: &[String]) -> Result<()> {
         for id in ids {
+            if self.rules.iter().any(|r| r.id == *id && r.origin == ENGINE_ORIGIN) {
+                return Err(Error::new(
+                    ErrorKind::Policy,
+                    Location::file("--disable"),
+                    format!("`{id}` is the engine's own rule and cannot be switched off"),
+                )
+                .with_help(
+                    "a policy that cannot be evaluated must not pass for one that found nothing; fix the policy instead",
+                ));
+            }
             let Some(idx) = self.rule_index(id) else {
                 let mut e =
                     Error::new(ErrorKind::Policy, Location::file("--disable"), format!("there is no rule `{id}`"));

@@ -108,14 +108,23 @@ pub enum TargetKind {
     Source,
     /// A kind of person (`subject_kind` of the envelope).
     SubjectKind,
+    /// A policy that could not be evaluated (the engine's own `policy-error` rule; no user
+    /// policy can name it).
+    Policy,
 }
 
 impl TargetKind {
     /// Every kind.
-    pub const ALL: [TargetKind; 5] =
-        [TargetKind::Field, TargetKind::Store, TargetKind::Role, TargetKind::Source, TargetKind::SubjectKind];
+    pub const ALL: [TargetKind; 6] = [
+        TargetKind::Field,
+        TargetKind::Store,
+        TargetKind::Role,
+        TargetKind::Source,
+        TargetKind::SubjectKind,
+        TargetKind::Policy,
+    ];
 
-    /// `field`, `store`, `role`, `source`, `subject_kind`.
+    /// `field`, `store`, `role`, `source`, `subject_kind`, `policy`.
     pub fn as_str(self) -> &'static str {
         match self {
             TargetKind::Field => "field",
@@ -123,6 +132,7 @@ impl TargetKind {
             TargetKind::Role => "role",
             TargetKind::Source => "source",
             TargetKind::SubjectKind => "subject_kind",
+            TargetKind::Policy => "policy",
         }
     }
 }
@@ -165,11 +175,13 @@ pub enum EvidenceKind {
     Retention,
     /// Who read which fields for what purpose.
     Access,
+    /// Why a policy could not be evaluated (the engine's own `policy-error` rule).
+    PolicyError,
 }
 
 impl EvidenceKind {
     /// Every kind.
-    pub const ALL: [EvidenceKind; 9] = [
+    pub const ALL: [EvidenceKind; 10] = [
         EvidenceKind::None,
         EvidenceKind::Values,
         EvidenceKind::Plaintext,
@@ -179,6 +191,7 @@ impl EvidenceKind {
         EvidenceKind::StoreState,
         EvidenceKind::Retention,
         EvidenceKind::Access,
+        EvidenceKind::PolicyError,
     ];
 
     /// The annotation's value.
@@ -193,6 +206,7 @@ impl EvidenceKind {
             EvidenceKind::StoreState => "store_state",
             EvidenceKind::Retention => "retention",
             EvidenceKind::Access => "access",
+            EvidenceKind::PolicyError => "policy_error",
         }
     }
 }
@@ -211,7 +225,8 @@ impl FromStr for EvidenceKind {
 pub struct Target {
     /// What kind of thing.
     pub kind: TargetKind,
-    /// Its id: the field path, store id, role, source or subject kind.
+    /// Its id: the field path, store id, role, source or subject kind; for a policy, its rule id
+    /// and where it is written (`my-rule (mine.cedar:7:1)`).
     pub id: String,
 }
 

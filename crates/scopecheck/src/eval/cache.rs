@@ -2,12 +2,18 @@
 //! Cedar call everything goes through.
 
 use super::Evaluator;
+use super::PolicyFailure;
 use super::entities::{cedar_err, uid};
 use crate::error::Result;
 use crate::rules::Fire;
-use crate::target::Act;
-use cedar_policy::{Context, EntityUid, Request, RestrictedExpression};
+use crate::target::{Act, EvidenceKind, TargetKind};
+use cedar_policy::{AuthorizationError, Context, EntityUid, EvaluationError, Request, RestrictedExpression};
+use miette::Diagnostic;
 use std::sync::Arc;
+
+/// Distinct policy failures kept with their own message; past this, failures of the same policy
+/// and kind share the first one's entry (the finding is the same, only the evidence is shorter).
+const MAX_FAILURES: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct CaptureKey {
@@ -58,13 +64,83 @@ impl Evaluator {
             .map_err(|e| cedar_err("request", e))?;
         self.cedar_calls += 1;
         let response = self.authorizer.is_authorized(&request, self.engine.rules.policies(), &self.entities);
-        for err in response.diagnostics().errors() {
-            *self.policy_errors.entry(err.to_string()).or_insert(0) += 1;
-        }
         let mut fires: Vec<Fire> =
             response.diagnostics().reason().filter_map(|p| self.engine.rules.fire_of(p, act)).collect();
+        // Cedar skips a policy whose evaluation errors: a `forbid` that errors would allow. Each
+        // error is a fire of the engine's own rule instead, cached with the decision, so every
+        // request of this shape carries it, not only the first.
+        for err in response.diagnostics().errors() {
+            let failure = self.failure_of(err);
+            fires.push(Fire {
+                rule: self.engine.rules.policy_error_rule(),
+                target: TargetKind::Policy,
+                evidence: EvidenceKind::PolicyError,
+                failure,
+            });
+        }
         fires.sort_unstable();
         fires.dedup();
         Ok(fires.into())
+    }
+
+    /// The index of a policy failure in [`Evaluator::policy_failure`], recorded at first sight.
+    fn failure_of(&mut self, err: &AuthorizationError) -> u32 {
+        let AuthorizationError::PolicyEvaluationError(pe) = err;
+        let rules = &self.engine.rules;
+        let meta = rules.policy_meta(pe.policy_id());
+        let rule = meta.and_then(|m| rules.rule(m.rule)).map_or("(unknown rule)", |r| r.id.as_str()).to_string();
+        let (file, text) = meta
+            .and_then(|m| rules.sources().get(m.source))
+            .map_or(("(unknown file)", ""), |(f, t)| (f.as_str(), t.as_str()));
+        let (policy_line, policy_column) = meta.map_or((0, 0), |m| (m.line, m.column));
+        let inner = pe.inner();
+        // Where in the file the failing expression is, when Cedar says.
+        let at = inner.labels().and_then(|mut l| l.next()).map(|l| l.offset());
+        let (line, column) = match at {
+            Some(offset) if offset < text.len() => crate::error::line_col(text, offset),
+            _ => (policy_line, policy_column),
+        };
+        let kind = failure_kind(inner);
+        let key = (rule.clone(), policy_line, kind, line, column);
+        if let Some(i) = self.failure_ids.get(&key) {
+            return *i;
+        }
+        if self.failures.len() >= MAX_FAILURES
+            && let Some(i) = self.failures.iter().position(|f| f.rule == rule && f.kind == kind)
+        {
+            return u32::try_from(i).unwrap_or(Fire::NO_FAILURE);
+        }
+        let id = u32::try_from(self.failures.len()).unwrap_or(Fire::NO_FAILURE);
+        self.failures.push(PolicyFailure {
+            rule,
+            file: file.to_string(),
+            policy_line,
+            policy_column,
+            line,
+            column,
+            kind,
+            message: inner.to_string(),
+        });
+        self.failure_ids.insert(key, id);
+        id
+    }
+}
+
+/// What went wrong, in words that never quote a value.
+fn failure_kind(e: &EvaluationError) -> &'static str {
+    match e {
+        EvaluationError::EntityDoesNotExist(_) => "an entity it reads does not exist",
+        EvaluationError::EntityAttrDoesNotExist(_) => "an entity attribute it reads does not exist",
+        EvaluationError::RecordAttrDoesNotExist(_) => "a record attribute it reads does not exist",
+        EvaluationError::FailedExtensionFunctionLookup(_) => "an extension function it calls does not exist",
+        EvaluationError::TypeError(_) => "a type error",
+        EvaluationError::WrongNumArguments(_) => "a call with the wrong number of arguments",
+        EvaluationError::IntegerOverflow(_) => "an integer overflow",
+        EvaluationError::UnlinkedSlot(_) => "an unlinked template slot",
+        EvaluationError::FailedExtensionFunctionExecution(_) => "an extension function failed",
+        EvaluationError::NonValue(_) => "an expression that is not a value",
+        EvaluationError::RecursionLimit(_) => "expressions nested too deeply",
+        #[allow(unreachable_patterns)]
+        _ => "an evaluation error",
     }
 }

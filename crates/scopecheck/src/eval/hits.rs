@@ -26,6 +26,8 @@ impl EventFacts<'_> {
             TargetKind::SubjectKind => self.kind.unwrap_or("(no subject_kind)").to_string(),
             // Not a target of captures (rule loading refuses it).
             TargetKind::Role => "(no role)".to_string(),
+            // Named by the evaluator from the failure itself (`Evaluator::failure_parts`).
+            TargetKind::Policy => "(unknown policy)".to_string(),
         };
         Target::new(kind, id)
     }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::observe::{Capture, ObservedStore, Rejection, Scalar, clip};
 use crate::rules::{Fire, RulePack};
 use crate::scope::CompiledScope;
-use crate::target::{Act, EvidenceKind, Target};
+use crate::target::{Act, EvidenceKind, Target, TargetKind};
 use crate::taxonomy::Taxonomy;
 use crate::window::LocalTime;
 
@@ -140,6 +140,51 @@ pub struct EventOutcome {
     pub local: LocalTime,
 }
 
+/// A policy that could not be evaluated, as an evaluator first met the error. Its findings are of
+/// the engine's own rule `policy-error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFailure {
+    /// The rule id of the failing policy.
+    pub rule: String,
+    /// The file it is written in.
+    pub file: String,
+    /// Line of its `forbid`.
+    pub policy_line: usize,
+    /// Column of its `forbid`.
+    pub policy_column: usize,
+    /// Line of the failing expression (else of the policy).
+    pub line: usize,
+    /// Column of the failing expression (else of the policy).
+    pub column: usize,
+    /// What went wrong, in words that quote no value.
+    pub kind: &'static str,
+    /// Cedar's message (may quote values of the request: shown only with `--show-evidence`).
+    pub message: String,
+}
+
+impl PolicyFailure {
+    /// What the finding is about: the policy, by rule id and place.
+    pub fn target(&self) -> Target {
+        Target::new(
+            TargetKind::Policy,
+            format!("{} ({}:{}:{})", self.rule, self.file, self.policy_line, self.policy_column),
+        )
+    }
+
+    /// The evidence: what went wrong and where; Cedar's own words only when `show` is set.
+    pub fn evidence(&self, show: bool) -> String {
+        let mut e = format!(
+            "{} at {}:{}:{}; the policy did not decide, so the request counts as a violation",
+            self.kind, self.file, self.line, self.column
+        );
+        if show {
+            e.push_str(": ");
+            e.push_str(&clip(&self.message, 240));
+        }
+        e
+    }
+}
+
 /// A field as events wrote it to a store: decided (`retain`) when first met.
 #[derive(Debug, Clone)]
 struct FieldStore {
@@ -212,7 +257,8 @@ pub struct Evaluator {
     collect_cache: HashMap<CollectKey, Arc<[Fire]>>,
     access_cache: HashMap<AccessKey, Arc<[Fire]>>,
     keep_cache: HashMap<(u32, u32), Arc<[Fire]>>,
-    policy_errors: BTreeMap<String, u64>,
+    failures: Vec<PolicyFailure>,
+    failure_ids: StdMap<(String, usize, &'static str, usize, usize), u32>,
     cedar_calls: u64,
     use_cache: bool,
     observe_fields: bool,
@@ -297,7 +343,8 @@ impl Evaluator {
             collect_cache: HashMap::default(),
             access_cache: HashMap::default(),
             keep_cache: HashMap::default(),
-            policy_errors: BTreeMap::new(),
+            failures: Vec::new(),
+            failure_ids: StdMap::new(),
             cedar_calls: 0,
             use_cache: true,
             observe_fields: false,
@@ -369,10 +416,29 @@ impl Evaluator {
         self.cedar_calls
     }
 
-    /// Policy evaluation errors seen (message, count): a user rule that read a
-    /// missing attribute, for example. Such a policy did not fire for that request.
-    pub fn policy_errors(&self) -> &BTreeMap<String, u64> {
-        &self.policy_errors
+    /// The policy failure a `policy-error` fire of this evaluator refers to ([`Fire::failure`]).
+    pub fn policy_failure(&self, fire: &Fire) -> Option<&PolicyFailure> {
+        if fire.target != TargetKind::Policy {
+            return None;
+        }
+        self.failures.get(fire.failure as usize)
+    }
+
+    /// Every policy failure met so far, in the order met.
+    pub fn policy_failures(&self) -> &[PolicyFailure] {
+        &self.failures
+    }
+
+    /// The target and evidence of a `policy-error` fire (`None` for other fires). A fire whose
+    /// failure is unknown still names the engine's doubt rather than vanish.
+    pub fn failure_parts(&self, fire: &Fire) -> Option<(Target, String)> {
+        if fire.target != TargetKind::Policy {
+            return None;
+        }
+        Some(match self.policy_failure(fire) {
+            Some(f) => (f.target(), f.evidence(self.engine.options.show_evidence)),
+            None => (Target::new(TargetKind::Policy, "(unknown policy)"), "a policy could not be evaluated".into()),
+        })
     }
 
     /// The local time and window verdict of an event.
@@ -449,12 +515,16 @@ impl Evaluator {
             }
         };
         for fire in fires.iter() {
+            let (target, evidence) = match self.failure_parts(fire) {
+                Some((t, e)) => (t, vec![e]),
+                None => (facts.target(fire.target, None), facts.evidence(fire.evidence).into_iter().collect()),
+            };
             hits.push(Hit {
                 rule: fire.rule,
                 rule_id: engine.rules.rule(fire.rule).map(|r| r.id.clone()).unwrap_or_default(),
-                target: facts.target(fire.target, None),
+                target,
                 categories: Vec::new(),
-                evidence: facts.evidence(fire.evidence).into_iter().collect(),
+                evidence,
             });
         }
 
@@ -578,6 +648,7 @@ impl Evaluator {
                         entry.0.insert(cat_name.to_string());
                     }
                     let ev = match fire.evidence {
+                        EvidenceKind::PolicyError => self.failure_parts(fire).map(|(_, e)| e),
                         EvidenceKind::Plaintext => plaintext.clone(),
                         EvidenceKind::Values => cat
                             .evidence
@@ -594,10 +665,14 @@ impl Evaluator {
                 }
             }
             for (fire, (categories, evidence)) in per_rule {
+                let target = match self.failure_parts(&fire) {
+                    Some((t, _)) => t,
+                    None => facts.target(fire.target, Some(self.strings.get(path_id))),
+                };
                 hits.push(Hit {
                     rule: fire.rule,
                     rule_id: engine.rules.rule(fire.rule).map(|r| r.id.clone()).unwrap_or_default(),
-                    target: facts.target(fire.target, Some(self.strings.get(path_id))),
+                    target,
                     categories: categories.into_iter().collect(),
                     evidence,
                 });
@@ -660,17 +735,19 @@ impl Evaluator {
             };
             for fire in fires.iter() {
                 let cat = self.strings.get(cat_id).to_string();
+                let failure = self.failure_parts(fire);
                 let evidence = match fire.evidence {
                     EvidenceKind::KeptCategories => {
                         let paths: Vec<&str> = paths.iter().map(|p| self.strings.get(*p)).collect();
                         vec![format!("{cat} in {}", paths.join(", "))]
                     }
+                    EvidenceKind::PolicyError => failure.iter().map(|(_, e)| e.clone()).collect(),
                     _ => Vec::new(),
                 };
                 hits.push(Hit {
                     rule: fire.rule,
                     rule_id: engine.rules.rule(fire.rule).map(|r| r.id.clone()).unwrap_or_default(),
-                    target: Target::store(store),
+                    target: failure.map_or_else(|| Target::store(store), |(t, _)| t),
                     categories: vec![cat],
                     evidence,
                 });

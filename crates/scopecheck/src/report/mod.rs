@@ -426,10 +426,6 @@ pub struct Report {
     #[serde(skip)]
     #[schemars(skip)]
     pub rules: Vec<RuleMeta>,
-    /// Policy evaluation errors (message, count), from which `warnings` is written.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub(crate) policy_errors: BTreeMap<String, u64>,
 }
 
 /// Why two reports cannot be merged.
@@ -471,11 +467,6 @@ impl Report {
         let total = s.records_rejected + s.access_rejected;
         self.rejected.truncate(MAX_LISTED_REJECTIONS);
         s.rejected_not_listed = total.saturating_sub(self.rejected.len() as u64);
-        self.warnings = self
-            .policy_errors
-            .iter()
-            .map(|(m, n)| format!("a policy could not be evaluated {n} time(s) and did not fire: {m}"))
-            .collect();
     }
 
     /// Adds the report of another part of the same input (same program and rules): the result is
@@ -518,9 +509,6 @@ impl Report {
             }
         }
         self.rejected.extend(other.rejected.iter().cloned());
-        for (m, n) in &other.policy_errors {
-            *self.policy_errors.entry(m.clone()).or_insert(0) += n;
-        }
         self.stats.cedar_calls += other.stats.cedar_calls;
         self.settle();
         Ok(())
