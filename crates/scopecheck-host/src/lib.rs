@@ -10,9 +10,12 @@
 //! - [`PluginPool`]: a few `Plugin`s shared by many threads.
 //!
 //! No WASI capability is granted. The module's standard library imports five WASI functions; the
-//! host gives it: `random_get` (hash-map seeds, from the host's own `RandomState`), an empty
-//! environment, `fd_write` that keeps up to 4 KiB of stderr (a panic message, put in the trap
-//! error) and drops the rest, and `proc_exit` as a trap. Any other import traps.
+//! host gives it: `random_get` (hash-map seeds, from the host's own `RandomState`; at most 64 KiB
+//! a call), an empty environment, `fd_write` to fds 1 and 2 only, that keeps up to 4 KiB of
+//! output (a panic message, put in the trap error) and drops the rest, and `proc_exit` as a trap.
+//! Any other import (files, sockets, clocks, `poll_oneoff`, arguments...) traps when called. Host
+//! calls cannot be interrupted, so each does bounded work whatever the guest asks for
+//! (`tests/sandbox.rs`).
 
 use scopecheck::decide::{Decision, ErrorCode};
 use std::hash::{BuildHasher, Hasher};
@@ -31,9 +34,13 @@ pub use scopecheck::decide;
 /// `scopecheck_configure`: the plugin's own types.
 pub use scopecheck::abi::{ABI_VERSION, Reply as LoadReply};
 
-/// WASI's `EBADF` and success.
+/// WASI's errors `EBADF`, `EFAULT` (outside guest memory), `EINVAL`, and success.
 const EBADF: i32 = 8;
+const EFAULT: i32 = 21;
+const EINVAL: i32 = 28;
 const ESUCCESS: i32 = 0;
+/// Most random bytes given per `random_get` call (the standard library asks for 16).
+const MAX_RANDOM: usize = 64 << 10;
 /// Guest stderr kept per call.
 const MAX_STDERR: usize = 4096;
 
@@ -244,7 +251,16 @@ fn read_u32(mem: &[u8], at: usize) -> Option<u32> {
 fn add_wasi_stubs(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     const W: &str = "wasi_snapshot_preview1";
     linker.func_wrap(W, "random_get", |mut caller: Caller<'_, HostState>, buf: i32, len: i32| -> i32 {
-        let (Ok(buf), Ok(len)) = (usize::try_from(buf), usize::try_from(len)) else { return EBADF };
+        let (Ok(buf), Ok(len)) = (usize::try_from(buf), usize::try_from(len)) else { return EFAULT };
+        // Checked before any work: a host call cannot be interrupted, so a guest asking for 2 GiB
+        // must not get the host to allocate and hash 2 GiB.
+        if len > MAX_RANDOM {
+            return EINVAL;
+        }
+        let Some(mem) = guest_memory(&mut caller) else { return EFAULT };
+        if buf.checked_add(len).is_none_or(|end| end > mem.data_size(&caller)) {
+            return EFAULT;
+        }
         let mut bytes = Vec::with_capacity(len);
         while bytes.len() < len {
             let state = caller.data_mut();
@@ -254,8 +270,7 @@ fn add_wasi_stubs(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             bytes.extend_from_slice(&h.finish().to_le_bytes());
         }
         bytes.truncate(len);
-        let Some(mem) = guest_memory(&mut caller) else { return EBADF };
-        if mem.write(&mut caller, buf, &bytes).is_ok() { ESUCCESS } else { EBADF }
+        if mem.write(&mut caller, buf, &bytes).is_ok() { ESUCCESS } else { EFAULT }
     })?;
     linker.func_wrap(W, "environ_sizes_get", |mut caller: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
         if write_u32(&mut caller, count, 0) && write_u32(&mut caller, size, 0) { ESUCCESS } else { EBADF }
@@ -271,6 +286,9 @@ fn add_wasi_stubs(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             }
             let Some(mem) = guest_memory(&mut caller) else { return EBADF };
             let (Ok(iovs), Ok(n)) = (usize::try_from(iovs), usize::try_from(iovs_len)) else { return EBADF };
+            // Only what fits in the kept stderr is copied: 64 iovecs each naming the whole
+            // memory must not make the host copy 64 times the guest's memory.
+            let mut room = MAX_STDERR.saturating_sub(caller.data().stderr.len());
             let mut text = Vec::new();
             let mut total: u32 = 0;
             {
@@ -282,14 +300,14 @@ fn add_wasi_stubs(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     };
                     total = total.saturating_add(l);
                     let start = p as usize;
-                    if let Some(chunk) = data.get(start..start.saturating_add(l as usize)) {
+                    let kept = (l as usize).min(room);
+                    if let Some(chunk) = data.get(start..start.saturating_add(kept)) {
                         text.extend_from_slice(chunk);
+                        room = room.saturating_sub(kept);
                     }
                 }
             }
-            let state = caller.data_mut();
-            let room = MAX_STDERR.saturating_sub(state.stderr.len());
-            state.stderr.extend(text.into_iter().take(room));
+            caller.data_mut().stderr.extend(text);
             if write_u32(&mut caller, nwritten, total) { ESUCCESS } else { EBADF }
         },
     )?;
@@ -633,8 +651,10 @@ impl Instance {
             Some(Trap::Interrupt) => HostError::OutOfTime { ms: budget.time.as_millis() },
             Some(t) if stderr.is_empty() => HostError::Trap(t.to_string()),
             Some(t) => HostError::Trap(format!("{t} ({stderr})")),
-            None if stderr.is_empty() => HostError::Trap(e.to_string()),
-            None => HostError::Trap(format!("{e} ({stderr})")),
+            // A host function's error (`proc_exit`, an import the host does not give): its own
+            // message, not the wasm backtrace wrapped around it.
+            None if stderr.is_empty() => HostError::Trap(e.root_cause().to_string()),
+            None => HostError::Trap(format!("{} ({stderr})", e.root_cause())),
         }
     }
 
