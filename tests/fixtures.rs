@@ -334,7 +334,15 @@ fn every_baseline_rule_fires_in_some_fixture() {
         fired.extend(audit(&fx).findings.into_iter().map(|f| f.rule));
     }
     let pack = scopecheck::rules::RulePack::builtin().unwrap();
-    let missing: Vec<&str> = pack.rules().iter().map(|r| r.id.as_str()).filter(|id| !fired.contains(*id)).collect();
+    // The engine's own rules fire on broken user policies, which no fixture has; the library's
+    // fail_closed test proves them.
+    let missing: Vec<&str> = pack
+        .rules()
+        .iter()
+        .filter(|r| r.origin != scopecheck::rules::ENGINE_ORIGIN)
+        .map(|r| r.id.as_str())
+        .filter(|id| !fired.contains(*id))
+        .collect();
     assert!(missing.is_empty(), "never fired in a fixture: {missing:?}");
 }
 

@@ -109,6 +109,10 @@ pub struct EnforceArgs {
     /// Print no summary line on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Longest event line read, in bytes (`K`, `M`, `G` suffixes; at most 64M). A longer line is
+    /// denied (as an invalid event) without being read whole, and the next line is read.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = crate::parse_line_limit)]
+    max_line_bytes: usize,
     /// Event files (JSONL, optionally gzip); `-` (the default) reads stdin.
     #[arg(value_name = "EVENTS")]
     events: Vec<String>,
@@ -131,16 +135,11 @@ pub fn bundle(args: BundleArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     if let Some(a) = args.decision.act_on {
         options.act_on = a;
     }
+    crate::output::check_writable(&args.output, "the bundle")?;
     let b = Bundle::from_setup(&setup, options)?;
     let bytes = b.to_bytes()?;
-    std::fs::write(&args.output, &bytes).map_err(|e| {
-        Error::new(
-            ErrorKind::Input,
-            Location::file(args.output.display().to_string()),
-            format!("cannot write the bundle: {e}"),
-        )
-        .with_help("check that the folder exists and is writable")
-    })?;
+    // Whole or not at all: a half-written bundle must never be loaded.
+    crate::write_atomically(&args.output, "the bundle", |w| w.write_all(&bytes))?;
     let _ = writeln!(
         io.stderr,
         "wrote {} ({} bytes, format {}, sha256 {}): {}, {} rule files, {} detector files",
@@ -183,6 +182,12 @@ fn bundle_bytes(a: &EnforceArgs) -> Result<(Vec<u8>, String), Error> {
         Some(p) => {
             let name = p.display().to_string();
             let bytes = std::fs::read(p).map_err(|e| input::open_error(&name, "the bundle", ErrorKind::Bundle, &e))?;
+            // The policies inside are parsed by Cedar, whose parser must not see runaway nesting.
+            if let Ok(b) = Bundle::from_bytes(&bytes, &name) {
+                for t in &b.payload.policies {
+                    input::check_policy_nesting(&format!("{name}: {}", t.name), &t.text)?;
+                }
+            }
             Ok((bytes, name))
         }
         None => {
@@ -331,20 +336,27 @@ struct Counts {
     would_deny: u64,
 }
 
+/// A device, FIFO or `/dev/…` path: opened as it is, never truncated.
+fn is_special(p: &Path) -> bool {
+    p.starts_with("/dev") || p.starts_with("/proc") || std::fs::metadata(p).is_ok_and(|m| !m.is_file())
+}
+
 /// Runs `scopecheck enforce`.
 pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     let mut engine = open_engine(&args)?;
+    // The report streams (it is a log of the filter's decisions, read while the filter runs).
     let mut report_file = match &args.report {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                Location::file(p.display().to_string()),
-                format!("cannot write the report: {e}"),
-            )
-            .with_help("check that the folder exists and is writable")
-        })?)),
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(!is_special(p))
+                .open(p)
+                .map_err(|e| crate::output::write_error(&p.display().to_string(), "the report", &e))?,
+        )),
         None => None,
     };
+    let report_name = args.report.as_ref().map_or("<stderr>".to_string(), |p| p.display().to_string());
     let events = if args.events.is_empty() { vec!["-".to_string()] } else { args.events.clone() };
     let mut counts = Counts::default();
     let mut out_err: Option<Error> = None;
@@ -353,7 +365,7 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         let (mut reader, _) = input::open(path, io.stdin, "the event file")?;
         let stdout = &mut *io.stdout;
         let stderr = &mut *io.stderr;
-        scopecheck::input::for_each_line(&name, &mut reader, |n, line| {
+        scopecheck::input::for_each_line_limited(&name, &mut reader, args.max_line_bytes, |n, line| {
             let decision = match line {
                 scopecheck::input::Line::Text(t) if t.trim().is_empty() => return Ok(()),
                 scopecheck::input::Line::Text(t) => {
@@ -386,8 +398,8 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
                 },
             };
             if let Ok(Err(e)) = written {
-                // stdout closed (a pipe's reader went away): stop.
-                return Err(Error::new(ErrorKind::Input, Location::file("<stdout>"), format!("cannot write: {e}")));
+                // stdout closed (a pipe's reader went away) or full: stop.
+                return Err(crate::output::write_error("<stdout>", "the events", &e));
             }
             if args.emit == Emit::Events && (d.decision != Verdict::Allow || d.would != Verdict::Allow) {
                 let mut shown = d.clone();
@@ -398,11 +410,7 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
                         None => writeln!(stderr, "{s}"),
                     };
                     if let Err(e) = r {
-                        return Err(Error::new(
-                            ErrorKind::Input,
-                            Location::file("--report"),
-                            format!("cannot write the report: {e}"),
-                        ));
+                        return Err(crate::output::write_error(&report_name, "the report", &e));
                     }
                 }
             }
@@ -416,13 +424,17 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             break;
         }
     }
-    let _ = io.stdout.flush();
-    if let Some(f) = report_file.as_mut() {
-        let _ = f.flush();
-    }
+    // Events or decisions that never reached their file are an error, not a silent loss.
+    let flushed = io.stdout.flush().map_err(|e| crate::output::write_error("<stdout>", "the events", &e));
+    let reported = match report_file.as_mut() {
+        Some(f) => f.flush().map_err(|e| crate::output::write_error(&report_name, "the report", &e)),
+        None => Ok(()),
+    };
     if let Some(e) = out_err {
         return Err(e);
     }
+    flushed?;
+    reported?;
     if !args.quiet {
         let monitor = if counts.would_redact + counts.would_deny > 0 {
             format!(" (monitor: would redact {}, would deny {})", counts.would_redact, counts.would_deny)

@@ -11,23 +11,92 @@ pub fn read_text(path: &Path, what: &str, kind: ErrorKind) -> Result<String, Err
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| open_error(&name, what, kind, &e))?;
     String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        // The line and column of the bad byte (columns in characters, as every other error).
+        let before = bytes.get(..at).unwrap_or_default();
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column =
+            std::str::from_utf8(before.get(line_start..).unwrap_or_default()).map_or(1, |t| t.chars().count() + 1);
+        let byte = bytes.get(at).copied().unwrap_or(0);
         Error::new(
             kind,
-            Location::file(&name),
-            format!("{what} is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+            Location::at(&name, line, column),
+            format!("{what} is not UTF-8 text (byte 0x{byte:02x} at byte offset {at})"),
         )
-        .with_help("save the file as UTF-8")
+        .with_help("save the file as UTF-8 (`iconv -f LATIN1 -t UTF-8` converts a Latin-1 file)")
     })
 }
 
 /// An error for a file that cannot be opened.
 pub fn open_error(name: &str, what: &str, kind: ErrorKind, e: &std::io::Error) -> Error {
     let help = match e.kind() {
-        std::io::ErrorKind::NotFound => "check the path; it is relative to the current directory",
-        std::io::ErrorKind::PermissionDenied => "check the file's permissions",
-        _ => "check that the path names a readable file",
+        std::io::ErrorKind::NotFound => "check the path; it is relative to the current directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "check the file's permissions".to_string(),
+        std::io::ErrorKind::IsADirectory => format!("`{name}` is a folder: name the file in it"),
+        std::io::ErrorKind::NotADirectory => {
+            // Say which part of the path is a file.
+            let file = Path::new(name).ancestors().skip(1).find(|a| a.is_file()).map(|a| a.display().to_string());
+            match file {
+                Some(f) => format!("`{f}` is a file, not a folder: check the path"),
+                None => "a part of the path is a file, not a folder: check the path".to_string(),
+            }
+        }
+        _ => "check that the path names a readable file".to_string(),
     };
     Error::new(kind, Location::file(name), format!("cannot read {what}: {e}")).with_help(help)
+}
+
+/// Deepest bracket nesting read in a policy file. Cedar's parser recurses on each bracket; a
+/// policy nested a few hundred deep overflows its stack (an abort, not an error), so deeper
+/// policies are refused before Cedar sees them. Real policies nest a handful of levels.
+pub const MAX_POLICY_NESTING: usize = 64;
+
+/// Refuses a policy text whose brackets (`(`, `[`, `{`, outside strings and comments) nest
+/// deeper than [`MAX_POLICY_NESTING`], pointing at the first bracket too deep.
+pub fn check_policy_nesting(name: &str, text: &str) -> Result<(), Error> {
+    let mut depth = 0usize;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.peek().is_some_and(|(_, c)| *c == '/') => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_POLICY_NESTING {
+                    return Err(Error::at_offset(
+                        ErrorKind::Policy,
+                        name,
+                        text,
+                        i,
+                        1,
+                        format!("brackets nest more than {MAX_POLICY_NESTING} deep here"),
+                    )
+                    .with_help("split the condition into several policies, or name its parts with `&&` and `||`"));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Opens a file (or stdin for `-`), decompressing gzip transparently. The digest is of the bytes

@@ -6,9 +6,11 @@
 mod detectors;
 mod enforce;
 mod input;
+mod output;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use scopecheck::audit::{AuditOptions, Input, InputKind};
+use scopecheck::input::Line;
 use scopecheck::report::Format;
 use scopecheck::rules::{RulePack, Severity};
 use scopecheck::{Error, ErrorKind, Location, Setup, Source};
@@ -146,6 +148,34 @@ struct AuditArgs {
     /// Ignore detections below this confidence (0 to 1).
     #[arg(long, default_value_t = 0.5, value_name = "C")]
     min_confidence: f32,
+    /// Longest input line read, in bytes (`K`, `M` and `G` suffixes: KiB, MiB, GiB; at most 64M).
+    /// A longer line is rejected (counted and listed with its line number, never half-read) and
+    /// reading goes on with the next one.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_line_limit)]
+    max_line_bytes: usize,
+}
+
+/// `--max-line-bytes`: a number of bytes, with an optional K, M or G (binary) suffix.
+pub(crate) fn parse_line_limit(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (t.get(..i).unwrap_or(""), t.get(i..).unwrap_or("")),
+        None => (t, ""),
+    };
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("`{s}` is not a size; write bytes, or a number with K, M or G (e.g. 1M)")),
+    };
+    let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size; write e.g. 1048576 or 1M"))?;
+    let bytes = n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))?;
+    let max = scopecheck::input::MAX_LINE;
+    if bytes == 0 || bytes > max {
+        return Err(format!("the line limit must be between 1 byte and {max} bytes (64M)"));
+    }
+    Ok(bytes)
 }
 
 /// Where a command's output goes: defined once, for every command that prints a result.
@@ -192,10 +222,31 @@ impl OutputArgs {
         if unnamed > 1 {
             return Err(bad("more than one `--format NAME` without a file: only one can go to stdout".into()));
         }
+        let mut files: Vec<&PathBuf> = out.iter().filter_map(|(_, f)| f.as_ref()).collect();
+        files.sort();
+        if let Some(w) = files.windows(2).find(|w| w.first() == w.get(1)) {
+            let twice = w.first().map_or(String::new(), |f| f.display().to_string());
+            return Err(bad(format!("two formats would be written to `{twice}`")));
+        }
         if out.is_empty() || (unnamed == 0 && self.output.is_some()) {
             out.push((default, self.output.clone()));
         }
         Ok(out)
+    }
+
+    /// Checks that every output file can be written, before any work is done.
+    fn check_writable<F: std::str::FromStr<Err = String>>(&self, default: F) -> Result<(), Error> {
+        for (_, file) in self.targets(default)? {
+            if let Some(f) = file {
+                output::check_writable(&f, "the output")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The output files (for checking that none of them is an input).
+    fn files<F: std::str::FromStr<Err = String>>(&self, default: F) -> Result<Vec<PathBuf>, Error> {
+        Ok(self.targets(default)?.into_iter().filter_map(|(_, f)| f).collect())
     }
 
     fn color(&self, io: &Io<'_>, file: &Option<PathBuf>) -> bool {
@@ -216,7 +267,7 @@ impl OutputArgs {
         for (format, file) in self.targets(default)? {
             let color = self.color(io, &file);
             match &file {
-                Some(p) => write_atomically(p, |w| render(format, color, w))?,
+                Some(p) => write_atomically(p, "the output", |w| render(format, color, w))?,
                 None => {
                     render(format, color, io.stdout).map_err(|e| write_error("<stdout>", &e))?;
                     io.stdout.flush().map_err(|e| write_error("<stdout>", &e))?;
@@ -228,32 +279,10 @@ impl OutputArgs {
 }
 
 fn write_error(name: &str, e: &std::io::Error) -> Error {
-    Error::new(ErrorKind::Input, Location::file(name), format!("cannot write the output: {e}"))
-        .with_help("check that the folder exists, is writable and has room")
+    output::write_error(name, "the output", e)
 }
 
-/// Writes a file whole or not at all: into a temporary file beside it, then renamed over it, so a
-/// crash or a full disk never leaves a half report that looks complete.
-pub(crate) fn write_atomically(
-    path: &std::path::Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    let name = path.display().to_string();
-    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(f);
-        write(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_error(&name, &e)
-    })
-}
+pub(crate) use output::write_atomically;
 
 /// Formats of the list commands (`rules`, `taxonomy`, `detectors list`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +354,8 @@ where
         Command::Detectors(DetectorsCommand::Scan(a)) => detectors::scan(a, io),
         Command::Detectors(DetectorsCommand::Eval(a)) => detectors::eval(a, io),
     };
+    // What was printed must have reached stdout: a full disk or a closed pipe is an error.
+    let result = result.and_then(|code| io.stdout.flush().map(|()| code).map_err(|e| write_error("<stdout>", &e)));
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -337,21 +368,49 @@ where
 /// Prints an error: `error: file:line:col: message`, the line with a caret, and help.
 pub fn print_error(e: &Error, w: &mut dyn Write) {
     let _ = writeln!(w, "error: {e}");
-    if let (Some(src), Some(line), Some(col)) = (&e.src, e.location.line, e.location.column)
-        && let Some(l) = source_line(src.inner(), line)
+    // Errors that carry no source (a detector file's) are drawn from the file itself.
+    let from_file = match (&e.src, e.location.line, e.location.column) {
+        (None, Some(_), Some(_)) => std::fs::metadata(&e.location.file)
+            .ok()
+            .filter(|m| m.is_file() && m.len() < (16 << 20))
+            .and_then(|_| std::fs::read_to_string(&e.location.file).ok()),
+        _ => None,
+    };
+    let text = e.src.as_ref().map(|s| s.inner().as_str()).or(from_file.as_deref());
+    if let (Some(text), Some(line), Some(col)) = (text, e.location.line, e.location.column)
+        && let Some(l) = source_line(text, line)
     {
         let num = line.to_string();
         let pad = " ".repeat(num.len());
+        // A long line is shown around the column only.
+        let chars: Vec<char> = l.chars().collect();
+        let col = col.saturating_sub(1).min(chars.len());
+        let (from, to) = if chars.len() <= SHOWN {
+            (0, chars.len())
+        } else {
+            let from = col.saturating_sub(SHOWN / 2).min(chars.len() - SHOWN);
+            (from, from + SHOWN)
+        };
+        let shown: String = chars.get(from..to).unwrap_or_default().iter().collect();
+        let (before, after) = (if from > 0 { "…" } else { "" }, if to < chars.len() { "…" } else { "" });
         let _ = writeln!(w, "{pad} |");
-        let _ = writeln!(w, "{num} | {l}");
-        let caret_pad: String =
-            l.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let _ = writeln!(w, "{num} | {before}{shown}{after}");
+        let caret_pad: String = chars
+            .get(from..col)
+            .unwrap_or_default()
+            .iter()
+            .map(|c| if *c == '\t' { '\t' } else { ' ' })
+            .chain(before.chars().map(|_| ' '))
+            .collect();
         let _ = writeln!(w, "{pad} | {caret_pad}^");
     }
     if let Some(h) = &e.help {
         let _ = writeln!(w, "help: {h}");
     }
 }
+
+/// Characters of a source line shown under an error.
+const SHOWN: usize = 100;
 
 fn source_line(text: &str, line: usize) -> Option<&str> {
     text.lines().nth(line.checked_sub(1)?)
@@ -384,6 +443,9 @@ pub(crate) fn load_policies(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
         } else {
             out.push(Source::new(p.display().to_string(), input::read_text(p, "the policy file", ErrorKind::Policy)?));
         }
+    }
+    for s in &out {
+        input::check_policy_nesting(&s.name, &s.text)?;
     }
     Ok(out)
 }
@@ -421,8 +483,9 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             "the confidence must be between 0 and 1",
         ));
     }
-    // Checked before anything is read, so a typo costs nothing.
-    a.output.targets(Format::Human)?;
+    // Checked before anything is read, so a typo or an unwritable folder costs nothing.
+    a.output.check_writable(Format::Human)?;
+    refuse_overwriting_inputs(&a)?;
     let mut s = setup(&a.load)?;
     s.options.show_evidence = a.show_evidence;
     s.options.min_confidence = a.min_confidence;
@@ -435,26 +498,72 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         (None, None) => None,
     };
     if key.as_ref().is_some_and(Vec::is_empty) {
-        return Err(Error::new(ErrorKind::Input, Location::file("--pseudonym-key"), "the pseudonym key is empty")
+        let from = a.pseudonym_key_file.as_ref().filter(|_| a.pseudonym_key.is_none());
+        let (at, what) = match from {
+            Some(f) => (f.display().to_string(), "the pseudonym key file is empty"),
+            None => ("--pseudonym-key".to_string(), "the pseudonym key is empty"),
+        };
+        return Err(Error::new(ErrorKind::Input, Location::file(at), what)
             .with_help("use a long random secret, the same for every run whose reports are to be linked"));
     }
-    let options =
-        AuditOptions { strict: a.strict, pseudonyms: key.map(|k| scopecheck::people::Pseudonymizer::new(&k)) };
-    let engine = std::sync::Arc::new(s.build()?);
+    let pseudonyms = key.map(|k| scopecheck::people::Pseudonymizer::new(&k));
+    let mut engine = s.build()?;
+    // The same key tags redacted values, so repeats of one value show without the value.
+    engine.value_tags = pseudonyms.clone();
+    let options = AuditOptions { strict: a.strict, pseudonyms };
+    let engine = std::sync::Arc::new(engine);
+    // Reports holding evidence in clear are their owner's alone (0600).
+    let _sensitive = output::sensitive(a.show_evidence);
     let mut auditor = scopecheck::audit::Auditor::new(engine, options)?;
     let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
     for (paths, kind, what) in
         [(&a.captures, InputKind::Captures, "the capture file"), (&a.access, InputKind::Access, "the access log")]
     {
         for path in paths {
-            let (reader, digest) = input::open(path, io.stdin, what)?;
-            auditor.read(Input { name: named(path), kind, reader, digest: Some(digest) })?;
+            let (mut reader, digest) = input::open(path, io.stdin, what)?;
+            let name = named(path);
+            if a.max_line_bytes == scopecheck::input::MAX_LINE {
+                auditor.read(Input { name, kind, reader, digest: Some(digest) })?;
+                continue;
+            }
+            // The same as `Auditor::read`, with the line limit asked for.
+            let file = auditor.add_file(&name, kind);
+            scopecheck::input::for_each_line_limited(&name, &mut reader, a.max_line_bytes, |n, line| match line {
+                Line::Text(t) if kind == InputKind::Access => auditor.access_line(file, n, t),
+                Line::Text(t) => auditor.capture_line(file, n, t),
+                Line::Bad(reason) => auditor.reject(file, n, reason, kind == InputKind::Access),
+            })?;
+            let (sha256, bytes) = digest.finish();
+            auditor.add_digest(file, sha256, bytes);
         }
     }
     let report = auditor.finish()?;
     a.output.write_each(Format::Human, io, |format, color, w| format.printer(color).print(&report, w))?;
     let failing = a.fail_on.0.map_or(0, |s| report.count_at_or_above(s));
     Ok(if failing > 0 { 1 } else { 0 })
+}
+
+/// A report written over one of the audit's own inputs would destroy it: refused up front.
+fn refuse_overwriting_inputs(a: &AuditArgs) -> Result<(), Error> {
+    let mut inputs: Vec<PathBuf> = vec![a.load.scope.clone()];
+    inputs.extend(a.load.stores.iter().cloned());
+    inputs.extend(a.load.policies.iter().cloned());
+    inputs.extend(a.load.detectors.iter().cloned());
+    inputs.extend(a.captures.iter().chain(&a.access).filter(|p| *p != "-").map(PathBuf::from));
+    inputs.extend(a.pseudonym_key_file.iter().cloned());
+    let inputs: Vec<PathBuf> = inputs.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    for out in a.output.files(Format::Human)? {
+        let Ok(real) = std::fs::canonicalize(&out) else { continue };
+        if real.is_file() && inputs.contains(&real) {
+            return Err(Error::new(
+                ErrorKind::Input,
+                Location::file(out.display().to_string()),
+                "the report would be written over one of the audit's inputs",
+            )
+            .with_help("write the report to another file"));
+        }
+    }
+    Ok(())
 }
 
 fn check(l: &LoadArgs, io: &mut Io<'_>) -> Result<u8, Error> {

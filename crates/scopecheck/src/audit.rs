@@ -478,7 +478,7 @@ impl Auditor {
         let mut inputs = engine.inputs.clone();
         inputs.extend(self.digests);
         let mut report = Report {
-            tool: ToolInfo::current(),
+            tool: ToolInfo::current(engine.options.show_evidence),
             scope: ScopeInfo {
                 program,
                 version: engine.scope.raw.version.clone(),

@@ -13,7 +13,7 @@
 //! copies. A key repeated inside `data` is not an error, and every copy is classified: whichever
 //! one a later reader keeps has been checked.
 
-use crate::observe::{Rejection, clip};
+use crate::observe::Rejection;
 use crate::pattern::MAX_DEPTH;
 use chrono::{DateTime, FixedOffset};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -206,8 +206,8 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
     };
     let ts = DateTime::parse_from_rfc3339(&ts_text).map_err(|e| {
         Rejection::new(format!(
-            "`ts` \"{}\" is not an RFC 3339 time with offset ({e}); write e.g. 2026-05-12T09:14:03-07:00",
-            clip(&ts_text, 40)
+            "`ts` (a text of {} characters, not quoted: it could be anything) is not an RFC 3339 time with offset ({e}); write e.g. 2026-05-12T09:14:03-07:00",
+            ts_text.chars().count()
         ))
     })?;
     Ok(Capture {

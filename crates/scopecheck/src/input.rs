@@ -82,25 +82,41 @@ pub enum Line<'a> {
     Bad(String),
 }
 
-/// Calls `f` for each line (1-based numbers). Stops at the first error `f` returns, or when the
-/// reader fails (a truncated gzip stream, say), naming `name` and the line.
+/// Calls `f` for each line (1-based numbers), with lines up to [`MAX_LINE`] bytes. Stops at the
+/// first error `f` returns, or when the reader fails (a truncated gzip stream, say), naming `name`
+/// and the line.
 pub fn for_each_line(
     name: &str,
     r: &mut dyn BufRead,
+    f: impl FnMut(u64, Line<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for_each_line_limited(name, r, MAX_LINE, f)
+}
+
+/// As [`for_each_line`], with lines of at most `max_line` bytes (not counting the line ending;
+/// at least 1, at most [`MAX_LINE`]). A longer line is handed over as [`Line::Bad`] with its
+/// number, without being kept in memory past the limit, and reading goes on with the next line.
+/// A UTF-8 byte order mark at the start of the input is not part of the first line.
+pub fn for_each_line_limited(
+    name: &str,
+    r: &mut dyn BufRead,
+    max_line: usize,
     mut f: impl FnMut(u64, Line<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut buf = Vec::with_capacity(4096);
+    let max_line = max_line.clamp(1, MAX_LINE);
+    // Room for the line, a `\r` and the `\n`: a line of exactly `max_line` bytes ending in CRLF fits.
+    let cap = max_line as u64 + 2;
+    let mut buf = Vec::with_capacity(4096.min(max_line + 2));
     let mut n: u64 = 0;
     loop {
         buf.clear();
-        let read =
-            (&mut *r).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).map_err(|e| read_error(name, n + 1, &e))?;
+        let read = (&mut *r).take(cap).read_until(b'\n', &mut buf).map_err(|e| read_error(name, n + 1, &e))?;
         if read == 0 {
             return Ok(());
         }
         n += 1;
-        if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
-            // Skip the rest of the over-long line.
+        if buf.len() as u64 == cap && buf.last() != Some(&b'\n') {
+            // Skip the rest of the over-long line, a MiB at a time.
             let mut sink = Vec::new();
             loop {
                 sink.clear();
@@ -109,26 +125,54 @@ pub fn for_each_line(
                     break;
                 }
             }
-            f(n, Line::Bad(format!("the line is longer than {MAX_LINE} bytes")))?;
+            f(n, Line::Bad(too_long(max_line)))?;
             continue;
         }
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
             buf.pop();
         }
-        match std::str::from_utf8(&buf) {
+        let mut text: &[u8] = &buf;
+        if n == 1
+            && let Some(rest) = text.strip_prefix(b"\xef\xbb\xbf")
+        {
+            text = rest;
+        }
+        if text.len() > max_line {
+            f(n, Line::Bad(too_long(max_line)))?;
+            continue;
+        }
+        match std::str::from_utf8(text) {
             Ok(s) => f(n, Line::Text(s))?,
-            Err(e) => f(n, Line::Bad(format!("not UTF-8 text (bad byte at column {})", e.valid_up_to() + 1)))?,
+            Err(e) => f(
+                n,
+                Line::Bad(format!(
+                    "not UTF-8 text (byte 0x{:02x} at column {}); save the file as UTF-8",
+                    text.get(e.valid_up_to()).copied().unwrap_or(0),
+                    e.valid_up_to() + 1
+                )),
+            )?,
         }
     }
 }
 
+fn too_long(max_line: usize) -> String {
+    format!("the line is longer than {max_line} bytes, the longest line read; it was skipped")
+}
+
 fn read_error(name: &str, line: u64, e: &std::io::Error) -> Error {
+    let lines_before = line.saturating_sub(1);
     Error::new(
         ErrorKind::Input,
         Location { file: name.to_string(), line: usize::try_from(line).ok(), column: None },
-        format!("cannot read on: {e}"),
+        format!("cannot read line {line} or anything after it ({lines_before} lines were read): {e}"),
     )
-    .with_help("the file may be truncated or a corrupt gzip stream; re-export it")
+    .with_help(match e.kind() {
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
+            "the file is cut short or is not a valid gzip stream (`gzip -t FILE` checks it); export it again, \
+             or audit the part that can be read (`zcat FILE > part.jsonl` keeps what decompresses)"
+        }
+        _ => "check that the file can be read to its end (`cat FILE > /dev/null` shows the same error)",
+    })
 }
 
 #[cfg(test)]
@@ -151,5 +195,47 @@ mod tests {
         let (hex, bytes) = cell.finish();
         assert_eq!(bytes, 5);
         assert_eq!(hex, crate::bundle::sha256_hex(&data));
+    }
+
+    fn lines(data: &[u8], max: usize) -> Vec<(u64, Result<String, String>)> {
+        let mut out = Vec::new();
+        for_each_line_limited("x", &mut &data[..], max, |n, l| {
+            out.push((
+                n,
+                match l {
+                    Line::Text(t) => Ok(t.to_string()),
+                    Line::Bad(r) => Err(r),
+                },
+            ));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn over_long_lines_are_rejected_with_their_number_and_reading_goes_on() {
+        let got = lines(b"abcd\nabcde\r\nabcdefghij\nab\nabcde", 4);
+        assert_eq!(got[0], (1, Ok("abcd".into())));
+        assert!(got[1].1.as_ref().is_err_and(|r| r.contains("longer than 4 bytes")), "{got:?}");
+        assert!(got[2].1.is_err() && got[2].0 == 3, "{got:?}");
+        assert_eq!(got[3], (4, Ok("ab".into())));
+        assert!(got[4].1.is_err() && got[4].0 == 5, "{got:?}");
+        // A line of exactly the limit fits, with either line ending.
+        assert_eq!(lines(b"abcd\r\nabcd", 4), vec![(1, Ok("abcd".into())), (2, Ok("abcd".into()))]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_line() {
+        let got = lines(b"\xef\xbb\xbf{}\n\xef\xbb\xbf{}\n", 100);
+        assert_eq!(got[0], (1, Ok("{}".into())));
+        // Only at the start of the input.
+        assert_eq!(got[1], (2, Ok("\u{feff}{}".into())));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_byte_and_column() {
+        let got = lines(b"ab\xffcd\n", 100);
+        assert!(got[0].1.as_ref().is_err_and(|r| r.contains("0xff at column 3")), "{got:?}");
     }
 }

@@ -1,6 +1,6 @@
 //! What was observed: captured events, the store inventory, the access log.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Location, Result};
 use crate::scope::{EncryptionLevel, yaml_error};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,11 @@ struct InventoryFile {
 
 /// Parses a store inventory (YAML or JSON): `stores: [{id, encryption, retention_days, region}]`.
 pub fn parse_inventory(text: &str, file: &str) -> Result<Vec<ObservedStore>> {
+    if text.trim().is_empty() {
+        return Err(Error::new(ErrorKind::Stores, Location::file(file), "the store inventory is empty").with_help(
+            "a store inventory is `stores: [{id, encryption, retention_days, region}]`; leave out --stores if there is none",
+        ));
+    }
     let inv: InventoryFile = serde_yaml::from_str(text).map_err(|e| {
         let mut err = yaml_error(ErrorKind::Stores, file, text, &e);
         if err.help.is_none() {
@@ -98,8 +103,21 @@ pub fn parse_access(line: &str) -> std::result::Result<Access, Rejection> {
         ))
     })?;
     let ts = DateTime::parse_from_rfc3339(&entry.ts).map_err(|e| {
-        Rejection::new(format!("`ts` \"{}\" is not an RFC 3339 time with offset ({e})", clip(&entry.ts, 40)))
+        Rejection::new(format!(
+            "`ts` (a text of {} characters, not quoted: it could be anything) is not an RFC 3339 time with offset ({e}); write e.g. 2026-05-12T09:14:03-07:00",
+            entry.ts.chars().count()
+        ))
     })?;
+    // A field names a path into captures' `data`, which is never deeper than MAX_DEPTH: a deeper
+    // one names nothing, and only costs time to match against the scope's patterns.
+    if let Some(f) = entry.fields.iter().find(|f| f.split('.').count() > crate::pattern::MAX_DEPTH) {
+        return Err(Rejection::new(format!(
+            "field \"{}\" is {} levels deep; no capture path is deeper than {}",
+            clip(f, 40),
+            f.split('.').count(),
+            crate::pattern::MAX_DEPTH
+        )));
+    }
     Ok(Access { entry, ts })
 }
 

@@ -164,6 +164,22 @@ impl Pseudonymizer {
         }
         s
     }
+
+    /// A short keyed tag of a detected value (`#` and 8 hex digits), so that redacted evidence
+    /// shows where the same value recurs without showing it. Keyed, and in a domain of its own
+    /// (a value never tags like a person's pseudonym): without the key a guess cannot be tested.
+    pub fn value_tag(&self, value: &str) -> String {
+        let mut m = self.mac.clone();
+        m.update(b"scopecheck/value\0");
+        m.update(value.as_bytes());
+        let tag = m.finalize().into_bytes();
+        let mut s = String::with_capacity(9);
+        s.push('#');
+        for b in tag.iter().take(4) {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
 }
 
 /// Who a finding concerns: the count, and (when asked) a few pseudonyms or ids. What is listed is

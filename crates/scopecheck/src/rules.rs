@@ -106,7 +106,7 @@ fn engine_rules() -> Vec<RuleMeta> {
         id: "policy-error".into(),
         severity: Severity::High,
         title: "A policy could not be evaluated; the request is treated as a violation".into(),
-        help: "Cedar skips a policy whose evaluation errors (an integer overflow, a missing entity or                attribute, a failed extension call), so a `forbid` that errors would silently allow.                scopecheck reports every such error as this finding, and the plugin denies the event.                Fix the policy named in the target (guard arithmetic and optional attributes, check                with `scopecheck check`), then audit again."
+        help: "Cedar skips a policy whose evaluation errors (an integer overflow, a missing entity or attribute, a failed extension call), so a `forbid` that errors would silently allow. scopecheck reports every such error as this finding, and the plugin denies the event. Fix the policy named in the target (guard arithmetic and optional attributes, check with `scopecheck check`), then audit again."
             .into(),
         reference: Some("GDPR Art. 5(2) and 24(1) (accountability); ISO/IEC 27001 A.8.29".into()),
         origin: ENGINE_ORIGIN.into(),

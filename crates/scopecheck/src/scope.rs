@@ -218,15 +218,22 @@ pub(crate) fn yaml_error(kind: ErrorKind, file: &str, text: &str, e: &serde_yaml
         Some(i) => raw.get(..i).unwrap_or(&raw).to_string(),
         None => raw.clone(),
     };
+    // A key given twice: serde_yaml points at the mapping; point at the second copy.
+    let duplicate = msg
+        .rsplit_once("duplicate field `")
+        .map(|(_, r)| r)
+        .and_then(|r| r.split_once('`'))
+        .and_then(|(key, _)| e.location().and_then(|loc| second_key(text, loc.index(), key)));
     let (msg, help) = explain_serde_message(&msg);
-    let mut err = match e.location() {
-        Some(loc) => {
+    let mut err = match (duplicate, e.location()) {
+        (Some(offset), _) => Error::at_offset(kind, file, text, offset, 1, msg),
+        (None, Some(loc)) => {
             let offset = loc.index();
             let mut err = Error::at_offset(kind, file, text, offset, 1, msg);
             err.location = Location::at(file, loc.line(), loc.column());
             err
         }
-        None => Error::new(kind, Location::file(file), msg),
+        (None, None) => Error::new(kind, Location::file(file), msg),
     };
     err.help = help.or_else(|| {
         Some("check the YAML syntax here and just above: indentation, a `key: value` per line, closed quotes and brackets".into())
@@ -237,6 +244,9 @@ pub(crate) fn yaml_error(kind: ErrorKind, file: &str, text: &str, e: &serde_yaml
 /// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a
 /// message and a did-you-mean.
 fn explain_serde_message(msg: &str) -> (String, Option<String>) {
+    if let Some(explained) = explain_limits_and_types(msg) {
+        return explained;
+    }
     let (what, unknown_marker) = if msg.contains("unknown field `") {
         ("key", "unknown field `")
     } else if msg.contains("unknown variant `") {
@@ -266,23 +276,141 @@ fn explain_serde_message(msg: &str) -> (String, Option<String>) {
     (message, if help.is_empty() { None } else { Some(help) })
 }
 
-/// Finds where a value is written in YAML source, for pointing at it.
+/// Messages of serde_yaml's own limits and of values of the wrong type, said plainly.
+fn explain_limits_and_types(msg: &str) -> Option<(String, Option<String>)> {
+    let with = |m: &str, h: &str| Some((m.to_string(), Some(h.to_string())));
+    if msg.contains("repetition limit exceeded") {
+        return with(
+            "the YAML expands its aliases (`*name`) into too many values (an alias bomb?)",
+            "write the values out instead of repeating aliases of aliases; a scope never needs more than a few",
+        );
+    }
+    if msg.contains("recursion limit exceeded") {
+        return with(
+            "the YAML is nested too deeply",
+            "a scope is a few levels deep (`collect:` > an entry > its keys); look for runaway brackets or indentation",
+        );
+    }
+    if let Some((within, rest)) = msg.rsplit_once("duplicate field `")
+        && let Some((key, _)) = rest.split_once('`')
+    {
+        let within = within.trim_end_matches(": ");
+        let at = if within.is_empty() { String::new() } else { format!(" in `{within}`") };
+        return Some((
+            format!("`{key}` is given twice{at}"),
+            Some(format!("a key may appear once in each mapping: keep one `{key}:` and remove the other")),
+        ));
+    }
+    let (path, detail) = match msg.split_once(": invalid ") {
+        Some((p, d)) if !p.contains(' ') => (Some(p), format!("invalid {d}")),
+        _ => (None, msg.to_string()),
+    };
+    let (what, t) = match (detail.strip_prefix("invalid type: "), detail.strip_prefix("invalid value: ")) {
+        (Some(t), _) => ("wrong type", Some(t)),
+        (None, Some(t)) => ("invalid value", Some(t)),
+        _ => ("", None),
+    };
+    if let Some((found, expected)) = t.and_then(|t| t.split_once(", expected ")) {
+        // serde_yaml reads big integers as 128-bit ones, and says so.
+        let found = found.trim_end_matches(" as u128").trim_end_matches(" as i128");
+        let at = path.map_or(String::new(), |p| format!(" for `{p}`"));
+        let expected = match expected {
+            e if e.starts_with("struct ") || e == "a map" => "a mapping (`key: value` lines)",
+            "a sequence" => "a list (`- item` lines, or `[a, b]`)",
+            "u32" => "a whole number from 0 to 4294967295",
+            e => e,
+        };
+        return Some((
+            format!("{what}{at}: found {found}, expected {expected}"),
+            Some("write a value of the expected type here; `scopecheck schema` gives the type of every key".into()),
+        ));
+    }
+    if let Some(rest) = msg.rsplit_once("missing field `").map(|(_, r)| r)
+        && let Some((key, _)) = rest.split_once('`')
+    {
+        let within = msg.split_once(": missing").map(|(p, _)| p).filter(|p| !p.contains(' '));
+        let at = within.map_or(String::new(), |p| format!(" in `{p}`"));
+        return Some((
+            format!("`{key}` is missing{at}"),
+            Some(format!("add `{key}:`; `scopecheck schema` describes it")),
+        ));
+    }
+    None
+}
+
+/// Where a mapping key given twice is written the second time: the first two lines at or after
+/// `from` that start (after their indentation and an optional `- `) with `key:`, at the indentation
+/// of the first.
+fn second_key(text: &str, from: usize, key: &str) -> Option<usize> {
+    let start = text.get(..from)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut first_indent = None;
+    let mut offset = start;
+    for line in text.get(start..)?.split_inclusive('\n') {
+        let body = line.trim_start_matches(' ');
+        let mut indent = line.len() - body.len();
+        let body = match body.strip_prefix("- ") {
+            Some(b) => {
+                indent += 2;
+                b
+            }
+            None => body,
+        };
+        let quoted = [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")];
+        if quoted.iter().any(|q| body.starts_with(q.as_str())) {
+            match first_indent {
+                None => first_indent = Some(indent),
+                Some(i) if i == indent => return Some(offset + indent),
+                Some(_) => {}
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Finds where a value is written in YAML source, for pointing at it (not in a comment).
 pub(crate) fn locate(text: &str, needle: &str) -> Option<usize> {
+    locate_from(text, 0, needle)
+}
+
+/// As [`locate`], from byte `from` on.
+pub(crate) fn locate_from(text: &str, from: usize, needle: &str) -> Option<usize> {
     if needle.is_empty() {
         return None;
     }
-    let mut from = 0;
+    let mut from = from;
     while let Some(i) = text.get(from..).and_then(|t| t.find(needle)) {
         let at = from + i;
         let before = text.get(..at).and_then(|t| t.chars().next_back());
         let after = text.get(at + needle.len()..).and_then(|t| t.chars().next());
         let delim = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-'));
-        if delim(before) && delim(after) {
+        let line = text.get(..at).map_or("", |t| t.rfind('\n').map_or(t, |n| t.get(n + 1..).unwrap_or("")));
+        let in_comment = line.trim_start().starts_with('#') || line.contains(" #");
+        if delim(before) && delim(after) && !in_comment {
             return Some(at);
         }
         from = at + needle.len();
     }
     None
+}
+
+/// Most `**` in one field pattern: each one multiplies the ways a pattern can match a path.
+pub const MAX_DOUBLE_STARS: usize = 4;
+
+/// `a.**.**.b` is `a.**.b`: consecutive `**` match nothing more than one.
+fn collapse_double_stars(field: &str) -> String {
+    let trimmed = field.trim();
+    if !trimmed.contains("**.**") {
+        return trimmed.to_string();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for seg in trimmed.split('.') {
+        if seg == "**" && out.last() == Some(&"**") {
+            continue;
+        }
+        out.push(seg);
+    }
+    out.join(".")
 }
 
 /// A scope that has been checked and compiled.
@@ -332,23 +460,48 @@ impl Scope {
         if self.program.trim().is_empty() {
             return Err(err_at("program", "`program` is empty".into()).with_help("name the program as its captures do"));
         }
+        // The second place `needle` is written (for things declared twice), else the first.
+        let err_at_second = |needle: &str, msg: String| {
+            let second = locate(text, needle).and_then(|first| locate_from(text, first + needle.len(), needle));
+            match second {
+                Some(off) => Error::at_offset(ErrorKind::Scope, file, text, off, needle.len(), msg),
+                None => err_at(needle, msg),
+            }
+        };
+        let pattern = |written: &str, help: &str| -> Result<FieldPattern> {
+            let field = collapse_double_stars(written);
+            let stars = field.split('.').filter(|s| *s == "**").count();
+            if stars > MAX_DOUBLE_STARS {
+                return Err(err_at(
+                    written,
+                    format!("field pattern `{written}` has {stars} `**`; at most {MAX_DOUBLE_STARS} are allowed"),
+                )
+                .with_help(
+                    "one `**` already spans any depth: write `a.**.b` rather than `a.**.x.**.b` where you can",
+                ));
+            }
+            FieldPattern::parse(&field)
+                .map_err(|e| err_at(written, format!("field pattern: {}", e.message)).with_help(help.to_string()))
+        };
         let mut collect = Vec::with_capacity(self.collect.len());
+        let mut fields = std::collections::BTreeSet::new();
         for c in &self.collect {
-            let pat = FieldPattern::parse(&c.field).map_err(|e| {
-                err_at(&c.field, format!("field pattern: {}", e.message))
-                    .with_help("write a path into `data`: keys joined with `.`, `*` for one key, `**` for any depth, `[]` for array items")
-            })?;
+            let pat = pattern(
+                &c.field,
+                "write a path into `data`: keys joined with `.`, `*` for one key, `**` for any depth, `[]` for array items",
+            )?;
             check_category(&c.category)?;
+            if !fields.insert(pat.as_str().to_string()) {
+                return Err(err_at_second(&c.field, format!("field `{}` is declared twice in `collect`", c.field))
+                    .with_help("give each field one entry, with all its purposes"));
+            }
             collect.push(pat);
         }
         let mut never_fields = Vec::new();
         let mut never_categories = Vec::new();
         for n in &self.never {
             match (&n.field, &n.category) {
-                (Some(f), None) => never_fields.push(FieldPattern::parse(f).map_err(|e| {
-                    err_at(f, format!("field pattern: {}", e.message))
-                        .with_help("write a path into `data` as in `collect`")
-                })?),
+                (Some(f), None) => never_fields.push(pattern(f, "write a path into `data` as in `collect`")?),
                 (None, Some(c)) => {
                     check_category(c)?;
                     never_categories.push(c.clone());
@@ -367,7 +520,11 @@ impl Scope {
             Some(w) => {
                 let tz = w.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
                     let mut e = err_at(&w.timezone, format!("`{}` is not an IANA time zone", w.timezone));
-                    e.help = Some("use a zone name such as `America/Los_Angeles`, `Europe/London` or `UTC`".into());
+                    let names = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
+                    e.help = Some(match did_you_mean(&w.timezone, names) {
+                        Some(z) => format!("did you mean `{z}`? Zone names are as in the IANA database (`America/Los_Angeles`, `Europe/London`, `UTC`)"),
+                        None => "use a zone name such as `America/Los_Angeles`, `Europe/London` or `UTC`".into(),
+                    });
                     e
                 })?;
                 let parse_all = |list: &[String]| -> Result<Vec<Window>> {
@@ -380,21 +537,58 @@ impl Scope {
                         })
                         .collect()
                 };
-                Some(Windows { tz, allow: parse_all(&w.allow)?, deny: parse_all(&w.deny)? })
+                let windows = Windows { tz, allow: parse_all(&w.allow)?, deny: parse_all(&w.deny)? };
+                if !windows.allows_some_time() {
+                    let needle = w.deny.first().map_or("windows", String::as_str);
+                    return Err(err_at(
+                        needle,
+                        "the capture windows allow no time at all: `deny` takes back every time `allow` gives".into(),
+                    )
+                    .with_help("the notice would forbid all capture; narrow `deny` or widen `allow`"));
+                }
+                Some(windows)
             }
         };
+        // A notice that says both "we collect this" and "we never collect this" cannot be held
+        // against anything: say where it contradicts itself.
+        for (c, pat) in self.collect.iter().zip(&collect) {
+            if let Some(n) = never_categories.iter().find(|n| Taxonomy::is_within(&c.category, n)) {
+                let at = locate(text, &c.field).unwrap_or(0);
+                let off = locate_from(text, at, &c.category).or_else(|| locate(text, &c.category));
+                let msg = format!(
+                    "`collect` declares `{}` as `{}`, a category that `never` rules out (`{n}`)",
+                    c.field, c.category
+                );
+                let e = match off {
+                    Some(off) => Error::at_offset(ErrorKind::Scope, file, text, off, c.category.len(), msg),
+                    None => Error::new(ErrorKind::Scope, Location::file(file), msg),
+                };
+                return Err(e.with_help(
+                    "the notice cannot both collect it and promise never to: remove the `collect` entry, or the `never` entry",
+                ));
+            }
+            let literal = !pat.as_str().split('.').any(|s| s == "**");
+            if literal && let Some(n) = never_fields.iter().find(|n| n.covers(pat.as_str())) {
+                return Err(err_at(
+                    &c.field,
+                    format!("`collect` declares `{}`, which the `never` field `{n}` rules out", c.field),
+                )
+                .with_help(
+                    "the notice cannot both collect it and promise never to: remove the `collect` entry, or narrow the `never` field",
+                ));
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         for s in &self.stores {
             if !seen.insert(s.id.as_str()) {
-                return Err(
-                    err_at(&s.id, format!("store `{}` is declared twice", s.id)).with_help("give each store one entry")
-                );
+                return Err(err_at_second(&s.id, format!("store `{}` is declared twice", s.id))
+                    .with_help("give each store one entry"));
             }
         }
         let mut roles = std::collections::BTreeSet::new();
         for a in &self.access {
             if !roles.insert(a.role.as_str()) {
-                return Err(err_at(&a.role, format!("role `{}` is declared twice", a.role))
+                return Err(err_at_second(&a.role, format!("role `{}` is declared twice", a.role))
                     .with_help("list all purposes of a role in one entry"));
             }
         }

@@ -152,6 +152,13 @@ impl Windows {
     pub fn allows(&self, t: LocalTime) -> bool {
         (self.allow.is_empty() || self.allow.iter().any(|w| w.contains(t))) && !self.deny.iter().any(|w| w.contains(t))
     }
+
+    /// Is capture allowed at some minute of the week? (False: `deny` takes back all of `allow`.)
+    pub fn allows_some_time(&self) -> bool {
+        (0..7u8).any(|weekday| {
+            (0..24u8).any(|hour| (0..60u8).any(|minute| self.allows(LocalTime { weekday, hour, minute })))
+        })
+    }
 }
 
 /// Local time of a zoned instant.
@@ -196,6 +203,20 @@ mod tests {
         assert!(Window::parse("09:00-25:00").is_err());
         assert!(Window::parse("09:00").is_err());
         assert!(Window::parse("09:00-09:00").is_err());
+    }
+
+    #[test]
+    fn windows_that_allow_nothing_are_seen() {
+        let tz: Tz = "UTC".parse().unwrap();
+        let ws = |allow: &[&str], deny: &[&str]| Windows {
+            tz,
+            allow: allow.iter().map(|w| Window::parse(w).unwrap()).collect(),
+            deny: deny.iter().map(|w| Window::parse(w).unwrap()).collect(),
+        };
+        assert!(!ws(&["Mon-Fri 09:00-17:00"], &["Mon-Sun"]).allows_some_time());
+        assert!(!ws(&[], &["00:00-24:00"]).allows_some_time());
+        assert!(ws(&["Mon-Fri 09:00-17:00"], &["12:00-13:00"]).allows_some_time());
+        assert!(ws(&[], &["Mon-Sat 00:00-23:59"]).allows_some_time());
     }
 
     #[test]

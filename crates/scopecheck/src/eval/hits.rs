@@ -3,6 +3,7 @@
 use super::Hit;
 use crate::detect::{Detection, redact};
 use crate::observe::{Scalar, clip};
+use crate::people::Pseudonymizer;
 use crate::target::{EvidenceKind, Target, TargetKind};
 use crate::window::LocalTime;
 
@@ -75,10 +76,12 @@ pub(super) fn merge_hits(hits: Vec<Hit>, max_evidence: usize) -> Vec<Hit> {
     out
 }
 
-pub(super) fn evidence_of(d: &Detection, text: &str, show: bool) -> String {
+pub(super) fn evidence_of(d: &Detection, text: &str, show: bool, tags: Option<&Pseudonymizer>) -> String {
+    let raw = text.get(d.start..d.end).unwrap_or("");
     if show {
-        let raw = text.get(d.start..d.end).unwrap_or("");
         format!("{}: {}", d.entity, clip(raw, 120))
+    } else if let Some(t) = tags {
+        format!("{} {}", redact(d, text), t.value_tag(raw))
     } else {
         redact(d, text)
     }

@@ -72,6 +72,9 @@ pub struct Engine {
     pub inputs: Vec<crate::report::InputDigest>,
     /// sha256 of the rules in force ([`RulePack::digest`]).
     pub rules_sha256: String,
+    /// With a key (`--pseudonym-key`), redacted evidence carries a keyed tag of each value, so
+    /// repeats of one value can be told apart from different values without showing either.
+    pub value_tags: Option<crate::people::Pseudonymizer>,
 }
 
 impl Engine {
@@ -93,6 +96,7 @@ impl Engine {
             options,
             inputs: Vec::new(),
             rules_sha256: String::new(),
+            value_tags: None,
         }
     }
 }
@@ -578,7 +582,8 @@ impl Evaluator {
                         entry.from_value = true;
                         entry.confidence = entry.confidence.max(confidence_pct(d.confidence));
                         if entry.evidence.is_none() {
-                            entry.evidence = Some(evidence_of(&d, &text, engine.options.show_evidence));
+                            entry.evidence =
+                                Some(evidence_of(&d, &text, engine.options.show_evidence, engine.value_tags.as_ref()));
                         }
                     }
                 }

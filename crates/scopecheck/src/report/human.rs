@@ -53,6 +53,13 @@ fn render_human(report: &Report, color: bool) -> String {
     let mut out = String::new();
     let s = &report.summary;
     let version = report.scope.version.as_deref().map(|v| format!(" (notice {v})")).unwrap_or_default();
+    if report.tool.evidence == super::EvidenceMode::Shown {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.bold("EVIDENCE SHOWN IN CLEAR (--show-evidence): this report holds captured values and people's ids; handle it as the captures themselves.")
+        );
+    }
     let _ = writeln!(
         out,
         "{} program {}{version}, scope {}",

@@ -44,12 +44,30 @@ pub struct ToolInfo {
     pub version: String,
     /// JSON report format version ([`REPORT_FORMAT_VERSION`]).
     pub format: u32,
+    /// `redacted`, or `shown` when the report holds captured values in clear (`--show-evidence`):
+    /// then it is as sensitive as the captures themselves.
+    pub evidence: EvidenceMode,
+}
+
+/// Whether a report's evidence is redacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EvidenceMode {
+    /// Values redacted (type, length, last digits).
+    Redacted,
+    /// Values and people's ids in clear (`--show-evidence`).
+    Shown,
 }
 
 impl ToolInfo {
     /// This build.
-    pub fn current() -> Self {
-        ToolInfo { name: "scopecheck".into(), version: env!("CARGO_PKG_VERSION").into(), format: REPORT_FORMAT_VERSION }
+    pub fn current(show_evidence: bool) -> Self {
+        ToolInfo {
+            name: "scopecheck".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            format: REPORT_FORMAT_VERSION,
+            evidence: if show_evidence { EvidenceMode::Shown } else { EvidenceMode::Redacted },
+        }
     }
 }
 
@@ -480,6 +498,10 @@ impl Report {
         }
         if self.provenance.rules_sha256 != other.provenance.rules_sha256 {
             return Err(MergeError("the reports were decided by different rules (rules_sha256 differs)".into()));
+        }
+        // A merge holds what either part holds: clear evidence in one makes the whole sensitive.
+        if other.tool.evidence == EvidenceMode::Shown {
+            self.tool.evidence = EvidenceMode::Shown;
         }
         for i in &other.provenance.inputs {
             if !self.provenance.inputs.contains(i) {

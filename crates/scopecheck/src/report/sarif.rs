@@ -92,7 +92,7 @@ fn render_sarif(report: &Report) -> String {
                 "rules": rules,
             }},
             "results": results,
-            "properties": {"summary": report.summary},
+            "properties": {"summary": report.summary, "evidence": report.tool.evidence},
         }],
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
