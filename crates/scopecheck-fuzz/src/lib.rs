@@ -48,8 +48,11 @@ pub const MCI_SCOPE: &str = include_str!("../../../fixtures/mci/scope.yaml");
 /// Its observed store inventory.
 pub const MCI_STORES: &str = include_str!("../../../fixtures/mci/stores.yaml");
 
+/// A fuzz target.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name: the folder names of `fuzz/corpus/` and `fuzz/regressions/`.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("scope", scope),
     ("stores", stores),
     ("access", access),
