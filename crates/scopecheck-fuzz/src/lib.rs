@@ -314,25 +314,7 @@ pub fn scope(data: &[u8]) {
         Err(e) => return check_error(&e, SCOPE_FILE, text, ErrorKind::Scope),
     };
     let engine = Arc::new(engine_with(compiled, builtin_rules().clone(), Vec::new()));
-    let mut auditor = match Auditor::new(engine, AuditOptions::default()) {
-        Ok(a) => a,
-        Err(e) => return check_error_shape(&e, None),
-    };
-    let captures = SAMPLE_EVENTS.join("\n");
-    let access = SAMPLE_ACCESS.join("\n");
-    for (name, kind, text) in
-        [(CAPTURES_FILE, InputKind::Captures, captures.as_str()), (ACCESS_FILE, InputKind::Access, access.as_str())]
-    {
-        let input = Input { name: name.into(), kind, reader: Box::new(text.as_bytes()), digest: None };
-        if let Err(e) = auditor.read(input) {
-            check_error_shape(&e, None);
-            return;
-        }
-    }
-    match auditor.finish() {
-        Ok(report) => check_report(&report),
-        Err(e) => check_error_shape(&e, None),
-    }
+    audit_samples(engine);
 }
 
 /// The store inventory: parsed; an inventory that parses is audited with the MCI scope.
@@ -536,6 +518,11 @@ pub fn policies(data: &[u8]) {
         return check_error(&e, POLICY_FILE, text, ErrorKind::Policy);
     }
     let engine = Arc::new(engine_with(mci_scope().clone(), rules, Vec::new()));
+    audit_samples(engine);
+}
+
+/// Audits the sample events and access entries with `engine`, checking the report or the error.
+fn audit_samples(engine: Arc<Engine>) {
     let mut auditor = match Auditor::new(engine, AuditOptions::default()) {
         Ok(a) => a,
         Err(e) => return check_error_shape(&e, None),

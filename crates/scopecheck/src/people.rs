@@ -154,28 +154,25 @@ impl Pseudonymizer {
 
     /// The pseudonym of a person.
     pub fn pseudonym(&self, id: &str) -> String {
-        let mut m = self.mac.clone();
-        m.update(id.as_bytes());
-        let tag = m.finalize().into_bytes();
-        let mut s = String::with_capacity(18);
-        s.push_str("p-");
-        for b in tag.iter().take(8) {
-            s.push_str(&format!("{b:02x}"));
-        }
-        s
+        self.tag("p-", b"", id, 8)
     }
 
     /// A short keyed tag of a detected value (`#` and 8 hex digits), so that redacted evidence
     /// shows where the same value recurs without showing it. Keyed, and in a domain of its own
     /// (a value never tags like a person's pseudonym): without the key a guess cannot be tested.
     pub fn value_tag(&self, value: &str) -> String {
+        self.tag("#", b"scopecheck/value\0", value, 4)
+    }
+
+    /// `prefix` and the first `bytes` bytes, in hex, of HMAC-SHA256(key, `domain` then `text`).
+    fn tag(&self, prefix: &str, domain: &[u8], text: &str, bytes: usize) -> String {
         let mut m = self.mac.clone();
-        m.update(b"scopecheck/value\0");
-        m.update(value.as_bytes());
+        m.update(domain);
+        m.update(text.as_bytes());
         let tag = m.finalize().into_bytes();
-        let mut s = String::with_capacity(9);
-        s.push('#');
-        for b in tag.iter().take(4) {
+        let mut s = String::with_capacity(prefix.len() + 2 * bytes);
+        s.push_str(prefix);
+        for b in tag.iter().take(bytes) {
             s.push_str(&format!("{b:02x}"));
         }
         s
