@@ -55,7 +55,7 @@ enum EngineArg {
 enum Emit {
     /// Allowed and redacted events (the filter).
     Events,
-    /// One decision per event (JSONL), for tests and dashboards.
+    /// One decision per event (JSONL), for tests and dashboards; without the event itself.
     Decisions,
 }
 
@@ -389,8 +389,14 @@ pub fn enforce(args: EnforceArgs, io: &mut Io<'_>) -> Result<u8, Error> {
                 _ => {}
             }
             let written = match args.emit {
-                Emit::Decisions => serde_json::to_string(&ReportLine { input: &name, line: n, decision: &d })
-                    .map(|s| writeln!(stdout, "{s}")),
+                // A decision log, for tests and dashboards: the redacted event (which carries the
+                // person's id) is the filter's output, not the log's.
+                Emit::Decisions => {
+                    let mut shown = d.clone();
+                    shown.event = None;
+                    serde_json::to_string(&ReportLine { input: &name, line: n, decision: &shown })
+                        .map(|s| writeln!(stdout, "{s}"))
+                }
                 Emit::Events => match (d.decision, text, &d.event) {
                     (Verdict::Allow, Some(t), _) => Ok(writeln!(stdout, "{t}")),
                     (Verdict::Redact, _, Some(ev)) => serde_json::to_string(ev).map(|s| writeln!(stdout, "{s}")),

@@ -56,6 +56,10 @@ pub fn parse_inventory(text: &str, file: &str) -> Result<Vec<ObservedStore>> {
         ));
     }
     let inv: InventoryFile = serde_yaml::from_str(text).map_err(|e| {
+        if let Some(wrong) = crate::scope::wrong_document(ErrorKind::Stores, file, text, &["stores"], "a store inventory")
+        {
+            return wrong;
+        }
         let mut err = yaml_error(ErrorKind::Stores, file, text, &e);
         if err.help.is_none() {
             err.help = Some("a store inventory is `stores: [{id, encryption: none|in_transit|at_rest|client_side|end_to_end, retention_days, region}]`".into());
@@ -102,12 +106,7 @@ pub fn parse_access(line: &str) -> std::result::Result<Access, Rejection> {
             "not an access entry ({e}); write {{\"ts\", \"actor\", \"role\", \"store\", \"fields\": [...], \"purpose\"}}"
         ))
     })?;
-    let ts = DateTime::parse_from_rfc3339(&entry.ts).map_err(|e| {
-        Rejection::new(format!(
-            "`ts` (a text of {} characters, not quoted: it could be anything) is not an RFC 3339 time with offset ({e}); write e.g. 2026-05-12T09:14:03-07:00",
-            entry.ts.chars().count()
-        ))
-    })?;
+    let ts = crate::capture::parse_ts(&entry.ts)?;
     // A field names a path into captures' `data`, which is never deeper than MAX_DEPTH: a deeper
     // one names nothing, and only costs time to match against the scope's patterns.
     if let Some(f) = entry.fields.iter().find(|f| f.split('.').count() > crate::pattern::MAX_DEPTH) {

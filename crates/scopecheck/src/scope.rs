@@ -210,6 +210,56 @@ pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Scope)).unwrap_or(serde_json::Value::Null)
 }
 
+/// The top-level keys of a scope, in the order the format documents them.
+pub(crate) const SCOPE_KEYS: &[&str] =
+    &["program", "version", "notice", "subjects", "collect", "never", "windows", "stores", "access"];
+
+/// Checks, after a file failed to load as `what`, whether it is another kind of file altogether: a
+/// mapping none of whose top-level keys is one of `known`, like captures or an access log given
+/// in the wrong place. Such a file is data, not configuration, so the error quotes none of it (no
+/// line is drawn): it may hold the very values and person ids the audit keeps out of its output.
+pub(crate) fn wrong_document(kind: ErrorKind, file: &str, text: &str, known: &[&str], what: &str) -> Option<Error> {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    let keys: Vec<String> = if first.starts_with('{') {
+        // JSON Lines: the first record says what the file is.
+        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(first) {
+            Ok(map) => map.keys().cloned().collect(),
+            Err(_) => serde_yaml::from_str::<serde_yaml::Mapping>(text)
+                .ok()?
+                .keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect(),
+        }
+    } else {
+        serde_yaml::from_str::<serde_yaml::Mapping>(text)
+            .ok()?
+            .keys()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect()
+    };
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    // Records (captures, access entries) have a `ts`, which no configuration file has.
+    let guess = if has("ts") && has("data") {
+        Some("it looks like captures (records with `ts` and `data`): give capture files as the audit's inputs")
+    } else if has("ts") && has("purpose") {
+        Some("it looks like an access log (records with `ts` and `purpose`): give it with --access")
+    } else {
+        None
+    };
+    let known_key = keys.iter().any(|k| known.contains(&k.as_str()));
+    let guess = match guess {
+        Some(g) => g,
+        None if keys.is_empty() || known_key => return None,
+        None if has("stores") => "it looks like a store inventory: give it with --stores",
+        None if has("collect") => "it looks like a declared scope: give it with --scope",
+        None => "none of its top-level keys is one of its format's",
+    };
+    let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    Some(Error::new(kind, Location::file(file), format!("this is not {what}: {guess}")).with_help(format!(
+        "{what} has the top-level keys {list}; no line of this file is shown, as it may hold captured values"
+    )))
+}
+
 /// Turns a serde_yaml error into ours: position, a cleaner message, a did-you-mean.
 pub(crate) fn yaml_error(kind: ErrorKind, file: &str, text: &str, e: &serde_yaml::Error) -> Error {
     let raw = e.to_string();
@@ -228,9 +278,13 @@ pub(crate) fn yaml_error(kind: ErrorKind, file: &str, text: &str, e: &serde_yaml
     let mut err = match (duplicate, e.location()) {
         (Some(offset), _) => Error::at_offset(kind, file, text, offset, 1, msg),
         (None, Some(loc)) => {
-            let offset = loc.index();
+            let offset = loc.index().min(text.len());
             let mut err = Error::at_offset(kind, file, text, offset, 1, msg);
-            err.location = Location::at(file, loc.line(), loc.column());
+            // serde_yaml counts `\r` as a line end too, so its line is kept; but the end of a text
+            // without a final newline is on its last line (serde_yaml says the line after).
+            if offset < text.len() || text.ends_with(['\n', '\r']) {
+                err.location = Location::at(file, loc.line(), loc.column());
+            }
             err
         }
         (None, None) => Error::new(kind, Location::file(file), msg),
@@ -437,7 +491,10 @@ impl Scope {
             return Err(Error::new(ErrorKind::Scope, Location::file(file), "the scope file is empty")
                 .with_help("a scope needs at least `program:` and a `collect:` list; see `scopecheck schema`"));
         }
-        serde_yaml::from_str(text).map_err(|e| yaml_error(ErrorKind::Scope, file, text, &e))
+        serde_yaml::from_str(text).map_err(|e| {
+            wrong_document(ErrorKind::Scope, file, text, SCOPE_KEYS, "a declared scope")
+                .unwrap_or_else(|| yaml_error(ErrorKind::Scope, file, text, &e))
+        })
     }
 
     /// Checks what YAML cannot: categories exist, patterns and windows parse, ids are unique.
@@ -636,6 +693,46 @@ impl CompiledScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scope_keys_are_the_schemas() {
+        let schema = json_schema();
+        let mut props: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys = SCOPE_KEYS.to_vec();
+        props.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(props, keys);
+    }
+
+    #[test]
+    fn captures_given_as_a_scope_are_named_and_not_quoted() {
+        let caps = concat!(
+            r#"{"ts":"2026-05-12T09:14:03Z","program":"mci","subject":"emp-7731","data":{"pw":"hunter2"}}"#,
+            "\n",
+            r#"{"ts":"2026-05-12T09:15:03Z","program":"mci","subject":"emp-7732","data":{}}"#,
+            "\n"
+        );
+        let e = Scope::from_yaml(caps, "caps.jsonl").unwrap_err();
+        assert!(e.message.contains("not a declared scope") && e.message.contains("looks like captures"), "{e}");
+        assert!(e.src.is_none() && e.location.line.is_none(), "{e:?}");
+        assert!(!format!("{e} {:?}", e.help).contains("emp-7731"));
+        // A scope with one bad key is still pointed at, line and column.
+        let e = Scope::from_yaml("program: mci\ncolect: []\n", "s.yaml").unwrap_err();
+        assert_eq!((e.location.line, e.location.column), (Some(2), Some(1)), "{e}");
+        // A YAML file that is no scope at all.
+        let e = Scope::from_yaml("detectors:\n  - id: raw\n", "s.yaml").unwrap_err();
+        assert!(e.message.contains("none of its top-level keys"), "{e}");
+        // An access log given as a store inventory.
+        let log = r#"{"ts":"2026-05-12T09:14:03Z","role":"manager","purpose":"performance_review"}"#;
+        let e = crate::observe::parse_inventory(log, "access.jsonl").unwrap_err();
+        assert!(e.message.contains("not a store inventory: it looks like an access log"), "{e}");
+    }
+
+    #[test]
+    fn the_end_of_a_text_without_a_final_newline_is_on_its_last_line() {
+        let e = Scope::from_yaml("# a comment, no final newline", "s.yaml").unwrap_err();
+        assert_eq!(e.location.line, Some(1), "{e}");
+    }
 
     const SCOPE: &str = r#"program: mci
 version: 2026.05
