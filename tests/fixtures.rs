@@ -5,7 +5,7 @@
 //! - every `must` finding is reported, on exactly the capture lines it lists;
 //! - every `must_not` is absent (by rule, target and, where given, line);
 //! - `outside-window` fires on exactly the union of the listed lines;
-//! - every baseline rule fires in some fixture;
+//! - every built-in rule fires in some fixture;
 //! - reports merge: the merged report of any split of a fixture is the report of the whole;
 //! - fingerprints do not move when records are reordered.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -328,7 +328,7 @@ fn compliant_fixtures_have_no_finding_of_any_severity() {
 }
 
 #[test]
-fn every_baseline_rule_fires_in_some_fixture() {
+fn every_builtin_rule_fires_in_some_fixture() {
     let mut fired: BTreeSet<String> = BTreeSet::new();
     for fx in fixtures() {
         fired.extend(audit(&fx).findings.into_iter().map(|f| f.rule));

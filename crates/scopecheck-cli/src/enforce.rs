@@ -63,7 +63,7 @@ enum Emit {
 #[derive(Args, Debug)]
 pub struct EnforceArgs {
     /// A bundle from `scopecheck bundle`.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["scope", "stores", "policies", "no_baseline", "disable", "detectors"], required_unless_present = "scope")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scope", "stores", "policies", "no_builtin_rules", "disable", "detectors"], required_unless_present = "scope")]
     bundle: Option<PathBuf>,
     /// The declared scope (YAML), instead of a bundle.
     #[arg(long, value_name = "FILE")]
@@ -74,9 +74,9 @@ pub struct EnforceArgs {
     /// Extra Cedar rule files, or folders of `.cedar` files (repeatable).
     #[arg(long = "policies", value_name = "PATH")]
     policies: Vec<PathBuf>,
-    /// Leave out the baseline rule pack (use only --policies).
-    #[arg(long)]
-    no_baseline: bool,
+    /// Leave out the built-in rules (use only --policies).
+    #[arg(long, alias = "no-baseline")]
+    no_builtin_rules: bool,
     /// Switch off a rule by id (repeatable).
     #[arg(long = "disable", value_name = "RULE")]
     disable: Vec<String>,
@@ -169,7 +169,7 @@ fn setup_from(a: &EnforceArgs) -> Result<Setup, Error> {
             None => None,
         },
         policies: crate::load_policies(&a.policies)?,
-        no_baseline: a.no_baseline,
+        no_builtin_rules: a.no_builtin_rules,
         disable: a.disable.clone(),
         detectors: crate::load_sources(&a.detectors, "the detector file", ErrorKind::Detectors)?,
         options: scopecheck::eval::Options::default(),

@@ -106,9 +106,9 @@ pub(crate) struct LoadArgs {
     /// Extra Cedar rule files, or folders of `.cedar` files (repeatable).
     #[arg(long = "policies", value_name = "PATH")]
     policies: Vec<PathBuf>,
-    /// Leave out the baseline rule pack (use only --policies).
-    #[arg(long)]
-    no_baseline: bool,
+    /// Leave out the built-in rules (use only --policies).
+    #[arg(long, alias = "no-baseline")]
+    no_builtin_rules: bool,
     /// Switch off a rule by id (repeatable).
     #[arg(long = "disable", value_name = "RULE")]
     disable: Vec<String>,
@@ -468,7 +468,7 @@ pub(crate) fn setup(l: &LoadArgs) -> Result<Setup, Error> {
             None => None,
         },
         policies: load_policies(&l.policies)?,
-        no_baseline: l.no_baseline,
+        no_builtin_rules: l.no_builtin_rules,
         disable: l.disable.clone(),
         detectors: load_sources(&l.detectors, "the detector file", ErrorKind::Detectors)?,
         options: scopecheck::eval::Options::default(),

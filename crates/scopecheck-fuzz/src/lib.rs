@@ -508,7 +508,7 @@ fn load_engine(b: &Bundle) {
     }
 }
 
-/// User Cedar policies: loaded into the rule pack over the baseline; a pack that loads audits the
+/// User Cedar policies: loaded into the rule pack over the built-in rules; a pack that loads audits the
 /// sample events and access entries with the MCI scope.
 pub fn policies(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };

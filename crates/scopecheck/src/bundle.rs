@@ -9,7 +9,7 @@
 //!
 //! The payload is kept as a string so its digest is over exact bytes, whoever wrote the file.
 //! It holds the declared scope (and the store inventory, if any), the taxonomy, every detector
-//! definition (built-in and the team's own) and every Cedar rule file (the baseline and the
+//! definition (built-in and the team's own) and every Cedar rule file (the built-in rules and the
 //! team's own), as texts, and the options of the decision. Loading re-validates all of it, so a
 //! bundle that loads is a bundle whose rules passed strict validation against this version's
 //! Cedar schema.
@@ -20,7 +20,7 @@
 use crate::decide::{DecideOptions, Mode};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::eval::{Engine, Options};
-use crate::rules::{BASELINE_FILE, BASELINE_SRC, RulePack, SCHEMA_SRC, Severity};
+use crate::rules::{BUILTIN_FILE, BUILTIN_SRC, RulePack, SCHEMA_SRC, Severity};
 use crate::{Setup, Source, detect, detector_error, taxonomy};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -99,7 +99,7 @@ pub struct Payload {
     pub taxonomy: Text,
     /// Detector definitions (YAML), built-in first.
     pub detectors: Vec<Text>,
-    /// Cedar rule files, the baseline first (unless left out).
+    /// Cedar rule files, the built-in rules first (unless left out).
     pub policies: Vec<Text>,
     /// Rule ids switched off.
     #[serde(default)]
@@ -167,8 +167,8 @@ impl Bundle {
                 .with_help("pass the declared scope with `--scope scope.yaml`"));
         };
         let mut policies = Vec::new();
-        if !setup.no_baseline {
-            policies.push(Text { name: BASELINE_FILE.to_string(), text: BASELINE_SRC.to_string() });
+        if !setup.no_builtin_rules {
+            policies.push(Text { name: BUILTIN_FILE.to_string(), text: BUILTIN_SRC.to_string() });
         }
         policies.extend(setup.policies.iter().map(Text::from));
         let mut detectors =

@@ -54,8 +54,8 @@ pub struct Setup {
     pub stores: Option<Source>,
     /// Extra Cedar rule files.
     pub policies: Vec<Source>,
-    /// Leave out the baseline rule pack.
-    pub no_baseline: bool,
+    /// Leave out the built-in rules.
+    pub no_builtin_rules: bool,
     /// Rule ids to switch off.
     pub disable: Vec<String>,
     /// Extra detector definitions (YAML).
@@ -75,7 +75,7 @@ impl Setup {
         Parts {
             taxonomy,
             scope: scope_src.named(),
-            rules: if self.no_baseline { rules::RulePack::schema_only()? } else { rules::RulePack::builtin()? },
+            rules: if self.no_builtin_rules { rules::RulePack::schema_only()? } else { rules::RulePack::builtin()? },
             policies: self.policies.iter().map(Source::named).collect(),
             disable: &self.disable,
             detectors: detect::Detectors::builtin().map_err(detector_error)?,
@@ -98,7 +98,7 @@ impl Setup {
 pub(crate) struct Parts<'a> {
     pub taxonomy: taxonomy::Taxonomy,
     pub scope: (&'a str, &'a str),
-    /// The rules to start from (the baseline, or the schema alone).
+    /// The rules to start from (the built-in rules, or the schema alone).
     pub rules: rules::RulePack,
     pub policies: Vec<(&'a str, &'a str)>,
     pub disable: &'a [String],
@@ -123,7 +123,7 @@ impl Parts<'_> {
         inputs.extend(self.stores.map(|s| digest(InputRole::Stores, s)));
         // The shipped rules and detectors are covered by `rules_sha256` and the version.
         inputs.extend(
-            self.policies.iter().filter(|(n, _)| *n != rules::BASELINE_FILE).map(|p| digest(InputRole::Policy, *p)),
+            self.policies.iter().filter(|(n, _)| *n != rules::BUILTIN_FILE).map(|p| digest(InputRole::Policy, *p)),
         );
         inputs.extend(
             self.detector_files

@@ -1,6 +1,6 @@
 //! Rules: Cedar `forbid` policies with their metadata as annotations.
 //!
-//! The baseline pack is `policies/baseline.cedar`; users add `.cedar` files,
+//! The built-in rules are `policies/builtin.cedar`; users add `.cedar` files,
 //! validated in strict mode against the same schema (`policies/scopecheck.cedarschema`).
 
 use crate::error::{Error, ErrorKind, Location, Result, line_col};
@@ -14,10 +14,10 @@ use std::str::FromStr;
 
 /// The Cedar schema, as shipped.
 pub const SCHEMA_SRC: &str = include_str!("../../../policies/scopecheck.cedarschema");
-/// The baseline rule pack, as shipped.
-pub const BASELINE_SRC: &str = include_str!("../../../policies/baseline.cedar");
-/// Where the baseline says it comes from in messages.
-pub const BASELINE_FILE: &str = "<builtin>/policies/baseline.cedar";
+/// The built-in rules, as shipped.
+pub const BUILTIN_SRC: &str = include_str!("../../../policies/builtin.cedar");
+/// Where the built-in rules say they come from in messages.
+pub const BUILTIN_FILE: &str = "<builtin>/policies/builtin.cedar";
 
 /// How bad a finding is.
 #[derive(
@@ -222,7 +222,7 @@ fn policy_offsets(text: &str) -> Vec<usize> {
 }
 
 impl RulePack {
-    /// The schema and the baseline rules.
+    /// The schema and the built-in rules.
     pub fn builtin() -> Result<Self> {
         let (schema, _warnings) = Schema::from_cedarschema_str(SCHEMA_SRC).map_err(|e| {
             from_cedar(
@@ -240,11 +240,11 @@ impl RulePack {
             by_policy: HashMap::new(),
             sources: Vec::new(),
         };
-        pack.add_source(BASELINE_SRC, BASELINE_FILE)?;
+        pack.add_source(BUILTIN_SRC, BUILTIN_FILE)?;
         Ok(pack)
     }
 
-    /// An empty pack (schema only), for users who replace the baseline.
+    /// An empty pack (schema only), for users who replace the built-in rules.
     pub fn schema_only() -> Result<Self> {
         let mut p = Self::builtin()?;
         p.policies = PolicySet::new();
@@ -525,7 +525,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn baseline_has_the_contract_ids() {
+    fn builtin_rules_have_the_contract_ids() {
         let p = RulePack::builtin().unwrap();
         for id in [
             "undisclosed-field",

@@ -9,7 +9,10 @@
 //! and parallel audits add up. What depends on the split (Cedar calls made) is kept in
 //! [`Stats`], apart from the findings.
 
+mod html;
 mod human;
+mod junit;
+mod markdown;
 mod sarif;
 
 use crate::people::{Concerned, People};
@@ -23,7 +26,10 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
+pub use html::HtmlPrinter;
 pub use human::HumanPrinter;
+pub use junit::JunitPrinter;
+pub use markdown::MarkdownPrinter;
 pub use sarif::SarifPrinter;
 
 /// Version of the JSON report format. Bumped on any incompatible change.
@@ -92,7 +98,7 @@ pub enum InputRole {
     Scope,
     /// The observed store inventory.
     Stores,
-    /// A Cedar rule file of the user's (the baseline is covered by `rules_sha256`).
+    /// A Cedar rule file of the user's (the built-in rules are covered by `rules_sha256`).
     Policy,
     /// A detector file of the user's.
     Detectors,
@@ -551,11 +557,18 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 for code-scanning tools.
     Sarif,
+    /// JUnit XML for CI test reports: one test case per rule and target.
+    Junit,
+    /// Markdown for a pull-request comment or `$GITHUB_STEP_SUMMARY`.
+    Markdown,
+    /// A self-contained HTML audit report.
+    Html,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 3] = [Format::Human, Format::Json, Format::Sarif];
+    pub const ALL: [Format; 6] =
+        [Format::Human, Format::Json, Format::Sarif, Format::Junit, Format::Markdown, Format::Html];
 
     /// Its name on the command line.
     pub fn as_str(self) -> &'static str {
@@ -563,6 +576,9 @@ impl Format {
             Format::Human => "human",
             Format::Json => "json",
             Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 
@@ -572,6 +588,9 @@ impl Format {
             Format::Human => Box::new(HumanPrinter { color }),
             Format::Json => Box::new(JsonPrinter),
             Format::Sarif => Box::new(SarifPrinter),
+            Format::Junit => Box::new(JunitPrinter),
+            Format::Markdown => Box::new(MarkdownPrinter),
+            Format::Html => Box::new(HtmlPrinter),
         }
     }
 }
