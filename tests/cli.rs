@@ -6,6 +6,7 @@ mod common;
 
 use common::{Out, p, root, run, run_with_stdin, stable, tmp};
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 fn audit_fixture(fx: &str, extra: &[&str]) -> Out {
     let scope = p(&format!("fixtures/{fx}/scope.yaml"));
@@ -420,21 +421,20 @@ fn no_subject_id_in_any_format_without_show_evidence() {
     for fx in ["mci", "workday", "clean", "helpdesk", "lobby", "roster"] {
         let ids = subject_ids(fx);
         assert!(ids.len() >= 20, "{fx}: {} people", ids.len());
-        let json = tmp(&format!("{fx}-leak.json"), "");
-        let sarif = tmp(&format!("{fx}-leak.sarif"), "");
-        let json_arg = format!("json={json}");
-        let sarif_arg = format!("sarif={sarif}");
+        let files: Vec<(&str, String)> =
+            ["json", "sarif", "junit", "markdown", "html"].map(|f| (f, tmp(&format!("{fx}-leak.{f}"), ""))).into();
+        let file_args: Vec<String> = files.iter().map(|(f, path)| format!("{f}={path}")).collect();
         for extra in [&[][..], &["--pseudonym-key", "a secret key"][..]] {
-            let mut args = vec!["--format", "human", "--format", &json_arg, "--format", &sarif_arg];
+            let mut args = vec!["--format", "human"];
+            for a in &file_args {
+                args.extend(["--format", a.as_str()]);
+            }
             args.extend_from_slice(extra);
             let out = audit_fixture(fx, &args);
             assert!(out.code <= 1, "{fx}: {}", out.stderr);
-            for (what, text) in [
-                ("human", out.stdout.clone()),
-                ("stderr", out.stderr.clone()),
-                ("json", std::fs::read_to_string(&json).unwrap()),
-                ("sarif", std::fs::read_to_string(&sarif).unwrap()),
-            ] {
+            let mut texts = vec![("human", out.stdout.clone()), ("stderr", out.stderr.clone())];
+            texts.extend(files.iter().map(|(f, path)| (*f, std::fs::read_to_string(path).unwrap())));
+            for (what, text) in texts {
                 assert!(!text.is_empty() || what == "stderr", "{fx}: {what} is empty");
                 let leaked = ids_in(&text, &ids);
                 assert!(leaked.is_empty(), "{fx} {what} {extra:?}: person ids printed: {leaked:?}");
@@ -547,4 +547,203 @@ fn report_schema_is_published_and_describes_the_report() {
     for k in report.as_object().unwrap().keys() {
         assert!(schema["properties"].get(k).is_some(), "schema lacks top-level {k}");
     }
+}
+
+/// The fixtures with a capture file, a scope, stores and an access log.
+const FIXTURES: [&str; 6] = ["clean", "helpdesk", "lobby", "mci", "roster", "workday"];
+
+#[test]
+fn every_fixture_in_every_format() {
+    for fx in FIXTURES {
+        // HTML has snapshots of its own (tests/html_render.rs).
+        for format in ["human", "json", "sarif", "junit", "markdown"] {
+            let out = audit_fixture(fx, &["--format", format]);
+            assert!(out.code <= 1, "{fx} {format}: {}", out.stderr);
+            assert!(!out.stdout.is_empty(), "{fx} {format}");
+            // The human and JSON reports of some fixtures have snapshots of their own already.
+            let named = format!("{fx}_{format}");
+            if !["mci_human", "mci_json", "clean_human", "helpdesk_human", "workday_human"].contains(&named.as_str()) {
+                insta::assert_snapshot!(format!("format_{named}"), out.stdout);
+            }
+        }
+    }
+}
+
+/// The SARIF multitool (`@microsoft/sarif-multitool`, installed by `.ci/run` under
+/// `target/tools`), or `SARIF_MULTITOOL`.
+fn sarif_multitool() -> Option<PathBuf> {
+    let path = std::env::var_os("SARIF_MULTITOOL").map(PathBuf::from).unwrap_or_else(|| {
+        common::root().join("target/tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")
+    });
+    path.is_file().then_some(path)
+}
+
+/// Runs `validate --rule-kind Sarif;Gh` on `files`; the problems it reports (rule id, level,
+/// file). The multitool exits 0 whatever it finds: its output log is what counts.
+fn sarif_problems(tool: &Path, files: &[PathBuf]) -> Vec<(String, String, String)> {
+    let out = common::tmp_dir().join("multitool-out.sarif");
+    let _ = std::fs::remove_file(&out);
+    let status = std::process::Command::new(tool)
+        .args(["validate", "--rule-kind", "Sarif;Gh", "-o"])
+        .arg(&out)
+        .args(files)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the multitool failed: {status}");
+    let log: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "Sarif.Multitool");
+    log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let level = r["level"].as_str().unwrap_or("warning").to_string();
+            let file = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap_or("?");
+            let text = r["message"]["text"].as_str().unwrap_or("").to_string();
+            (r["ruleId"].as_str().unwrap().to_string(), level, format!("{file}: {text}"))
+        })
+        .filter(|(_, level, _)| level == "error" || level == "warning")
+        .collect()
+}
+
+#[test]
+fn sarif_has_no_error_or_warning_from_the_multitool() {
+    let Some(tool) = sarif_multitool() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install @microsoft/sarif-multitool (see .ci/run)");
+        eprintln!("note: the SARIF multitool is not installed; SARIF not validated");
+        return;
+    };
+    let dir = common::root().join("target/test-artifacts/sarif");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    let mut write = |name: &str, args: &[&str], fx: &str| {
+        let file = dir.join(format!("{name}.sarif"));
+        let arg = format!("sarif={}", file.display());
+        let mut all = vec!["--format", arg.as_str()];
+        all.extend_from_slice(args);
+        let out = audit_fixture(fx, &all);
+        assert!(out.code <= 1, "{name}: {}", out.stderr);
+        files.push(file);
+    };
+    // Every fixture; with pseudonyms and shown evidence; with rejected lines (notifications).
+    for fx in FIXTURES {
+        write(fx, &[], fx);
+    }
+    write("mci-pseudonyms", &["--pseudonym-key", "k"], "mci");
+    write("mci-shown", &["--show-evidence"], "mci");
+    let malformed = p("fixtures/mci/captures-malformed.jsonl");
+    write("mci-rejected", &[&malformed], "mci");
+    // Standard input, and a file name that needs percent-encoding.
+    let odd = tmp("odd name ü#1.jsonl", &std::fs::read_to_string(p("fixtures/mci/captures.jsonl")).unwrap());
+    write("mci-odd-name", &[&odd], "mci");
+    let stdin_file = dir.join("mci-stdin.sarif");
+    let stdin_arg = format!("sarif={}", stdin_file.display());
+    let scope = p("fixtures/mci/scope.yaml");
+    let caps = std::fs::read(p("fixtures/mci/captures.jsonl")).unwrap();
+    let out = run_with_stdin(&["audit", "--scope", &scope, "--format", &stdin_arg, "-"], &caps);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    files.push(stdin_file);
+    let problems = sarif_problems(&tool, &files);
+    assert!(problems.is_empty(), "{} problems:\n{problems:#?}", problems.len());
+    // The check is not vacuous: a SARIF file with the faults we fixed is reported.
+    let bad = dir.join("known-bad.sarif.json");
+    std::fs::write(
+        &bad,
+        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x","rules":[{"id":"a-b","name":"a-b"}]}},
+            "results":[{"ruleId":"a-b","message":{"text":"m"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"f"}}}]}]}]}"#,
+    )
+    .unwrap();
+    let rules: Vec<String> = sarif_problems(&tool, &[bad]).into_iter().map(|(r, _, _)| r).collect();
+    assert!(rules.contains(&"SARIF1001".to_string()) && rules.contains(&"SARIF2017".to_string()), "{rules:?}");
+}
+
+#[test]
+fn sarif_locates_each_finding_where_it_is_explained() {
+    let out = audit_fixture("mci", &["--format", "sarif", &p("fixtures/mci/captures-malformed.jsonl")]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let run = &v["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "scopecheck/mci/");
+    let scope_text = std::fs::read_to_string(p("fixtures/mci/scope.yaml")).unwrap();
+    for r in run["results"].as_array().unwrap() {
+        let loc = &r["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+        let line = loc["region"]["startLine"].as_u64().unwrap();
+        assert_eq!(loc["region"]["endLine"].as_u64(), Some(line));
+        let kind = r["properties"]["target"]["kind"].as_str().unwrap();
+        let id = r["properties"]["target"]["id"].as_str().unwrap();
+        match (r["ruleId"].as_str().unwrap(), kind) {
+            ("purpose-creep", _) => assert!(uri.ends_with("access.jsonl"), "{r}"),
+            // Broken promises of a declared store: the store's line in the scope.
+            ("retention-exceeded" | "unencrypted-store", "store") => {
+                assert!(uri.ends_with("scope.yaml"), "{r}");
+                let text = scope_text.lines().nth(line as usize - 1).unwrap();
+                assert!(text.contains(&format!("id: {id}")), "line {line} is {text:?}");
+            }
+            (_, "field") => assert!(uri.ends_with(".jsonl"), "{r}"),
+            _ => {}
+        }
+        assert!(r["partialFingerprints"]["scopecheck/v2"].as_str().unwrap().len() == 32);
+    }
+    // Each rejected line is a tool execution notification at its line.
+    let notes = run["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    let lines: Vec<u64> =
+        notes.iter().map(|n| n["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [3, 5, 6]);
+    // Rules: a readable name unlike the id, help in text and Markdown, a security severity.
+    for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+        assert_ne!(rule["name"], rule["id"]);
+        assert!(
+            rule["help"]["markdown"].as_str().unwrap().contains(rule["shortDescription"]["text"].as_str().unwrap())
+        );
+        let score: f64 = rule["properties"]["security-severity"].as_str().unwrap().parse().unwrap();
+        assert!((0.0..=10.0).contains(&score));
+    }
+}
+
+#[test]
+fn junit_reads_back_with_a_junit_parser() {
+    let file = tmp("mci.junit.xml", "");
+    let arg = format!("junit={file}");
+    let json = audit_fixture("mci", &["--format", "json"]);
+    assert_eq!(audit_fixture("mci", &["--format", &arg]).code, 1);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let script = r#"
+import json, sys
+from junitparser import JUnitXml, Failure
+xml = JUnitXml.fromfile(sys.argv[1])
+out = []
+for suite in xml:
+    for case in suite:
+        fails = [r for r in case.result if isinstance(r, Failure)]
+        out.append({"suite": suite.name, "case": case.name, "failed": bool(fails),
+                    "type": fails[0].type if fails else None, "text": fails[0].text if fails else None})
+print(json.dumps(out))
+"#;
+    let run = std::process::Command::new("python3").args(["-c", script, &file]).output().unwrap();
+    if !run.status.success() && String::from_utf8_lossy(&run.stderr).contains("No module named 'junitparser'") {
+        assert!(std::env::var_os("CI").is_none(), "CI must install junitparser (see .ci/run)");
+        eprintln!("note: junitparser is not installed; JUnit not read back");
+        return;
+    }
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let cases: Vec<serde_json::Value> = serde_json::from_slice(&run.stdout).unwrap();
+    let failed: Vec<&serde_json::Value> = cases.iter().filter(|c| c["failed"] == true).collect();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(failed.len(), findings.len());
+    for f in findings {
+        let name = format!("{} {}", f["target"]["kind"].as_str().unwrap(), f["target"]["id"].as_str().unwrap());
+        let case = failed.iter().find(|c| c["suite"] == f["rule"] && c["case"] == name.as_str());
+        let case = case.unwrap_or_else(|| panic!("no failed case for {} {name}", f["rule"]));
+        assert_eq!(case["type"], f["severity"]);
+        let text = case["text"].as_str().unwrap();
+        for e in f["evidence"].as_array().unwrap() {
+            assert!(text.contains(e.as_str().unwrap()), "{text}");
+        }
+    }
+    // Rules that found nothing are one passing case each.
+    let passing: Vec<&str> =
+        cases.iter().filter(|c| c["failed"] == false).map(|c| c["suite"].as_str().unwrap()).collect();
+    assert!(passing.contains(&"policy-error") && passing.contains(&"undeclared-subject"), "{passing:?}");
 }

@@ -88,10 +88,15 @@ fn no_format_prints_a_secret_or_a_person_id() {
     let scope = tmp("leak-scope.yaml", SCOPE);
     let caps = tmp("leak-captures.jsonl", &captures());
     let json = tmp("leak.json", "");
-    let sarif = tmp("leak.sarif", "");
-    let (j, s) = (format!("json={json}"), format!("sarif={sarif}"));
+    // Every file format (human goes to stdout).
+    let files: Vec<(&str, String)> =
+        ["json", "sarif", "junit", "markdown", "html"].map(|f| (f, tmp(&format!("leak.{f}"), ""))).into();
+    let file_args: Vec<String> = files.iter().map(|(f, path)| format!("{f}={path}")).collect();
     for extra in [&[][..], &["--pseudonym-key", "k"][..]] {
-        let mut args = vec!["audit", "--scope", &scope, "--format", "human", "--format", &j, "--format", &s];
+        let mut args = vec!["audit", "--scope", &scope, "--format", "human"];
+        for a in &file_args {
+            args.extend(["--format", a.as_str()]);
+        }
         args.extend_from_slice(extra);
         args.push(&caps);
         let out = run(&args);
@@ -105,9 +110,9 @@ fn no_format_prints_a_secret_or_a_person_id() {
             assert!(rules.contains(&r), "{r} not in {rules:?}");
         }
         assert_eq!(report["summary"]["records_rejected"], 6, "{}", report["rejected"]);
-        for (what, text) in
-            [("human", out.stdout), ("stderr", out.stderr), ("json", read(&json)), ("sarif", read(&sarif))]
-        {
+        let mut texts = vec![("human", out.stdout), ("stderr", out.stderr)];
+        texts.extend(files.iter().map(|(f, path)| (*f, read(path))));
+        for (what, text) in texts {
             assert_clean(&format!("audit {extra:?} {what}"), &text, true);
         }
     }

@@ -31,7 +31,11 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Out {
         &mut scopecheck_cli::Io { stdin: &mut input, stdout: &mut stdout, stderr: &mut stderr, terminal: false },
     );
     let root = root().display().to_string();
-    let clean = |b: Vec<u8>| String::from_utf8(b).unwrap().replace(&format!("{root}/"), "");
+    // SARIF writes absolute paths as `file://` URIs, without `..` segments.
+    let canonical = std::fs::canonicalize(&root).unwrap().display().to_string();
+    let clean = |b: Vec<u8>| {
+        String::from_utf8(b).unwrap().replace(&format!("file://{canonical}/"), "").replace(&format!("{root}/"), "")
+    };
     Out { code, stdout: clean(stdout), stderr: clean(stderr) }
 }
 

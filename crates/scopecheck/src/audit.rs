@@ -385,7 +385,20 @@ impl Auditor {
                     (TargetKind::Store, None) => (Target::store(kept.store.clone()), evidence),
                     (_, None) => (Target::field(kept.path.clone()), evidence),
                 };
+                // Where the broken promise is written: the field's declaration (or the store's).
+                let promise = match target.kind {
+                    TargetKind::Field => engine
+                        .scope
+                        .declaration_for(&kept.path)
+                        .and_then(|i| engine.scope.lines.collect.get(i).copied().flatten()),
+                    TargetKind::Store => engine.scope.lines.stores.get(&kept.store).copied(),
+                    _ => None,
+                };
+                let scope_file = engine.scope.file.clone();
                 let acc = self.acc(fire.rule, target);
+                if let Some((line, column)) = promise {
+                    acc.example(&InputLocation { file: scope_file, line, column: Some(column) });
+                }
                 acc.count += kept.events;
                 if let Some(e) = evidence {
                     acc.state.evidence(None, &e);
@@ -411,7 +424,15 @@ impl Auditor {
                         (fire.evidence == EvidenceKind::StoreState).then(|| self.describe_store(&store)),
                     ),
                 };
+                // A finding on the store alone points at the store's declaration in the scope.
+                let promise = (target.kind == TargetKind::Store)
+                    .then(|| self.eval.engine().scope.lines.stores.get(&store).copied())
+                    .flatten();
+                let scope_file = self.eval.engine().scope.file.clone();
                 let acc = self.acc(fire.rule, target);
+                if let (Some((line, column)), true) = (promise, acc.examples.is_empty()) {
+                    acc.example(&InputLocation { file: scope_file, line, column: Some(column) });
+                }
                 // A store rule that also fired on captures has counted their events already.
                 if acc.state.concerned.is_none() {
                     acc.count += events;

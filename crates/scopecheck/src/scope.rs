@@ -4,12 +4,13 @@
 //! The YAML format is documented in `docs/scope.md`; `scopecheck schema` prints
 //! its JSON Schema.
 
-use crate::error::{Error, ErrorKind, Location, Result, did_you_mean};
+use crate::error::{Error, ErrorKind, Location, Result, did_you_mean, line_col};
 use crate::pattern::FieldPattern;
 use crate::taxonomy::Taxonomy;
 use crate::window::{Window, Windows};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
 
 /// The declared scope, as written.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -482,6 +483,69 @@ pub struct CompiledScope {
     pub never_categories: Vec<String>,
     /// Windows, if any.
     pub windows: Option<Windows>,
+    /// Where its promises are written, for reports that point at a broken one.
+    pub lines: ScopeLines,
+}
+
+/// Lines (1-based) and columns of a scope's entries, found in its text. Best effort: an entry
+/// written in a way the search misses (a flow mapping spread over lines, an anchor) has none,
+/// and a report then points at the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScopeLines {
+    /// Each `collect` entry's `field`, same order as `collect`.
+    pub collect: Vec<Option<(u64, u64)>>,
+    /// Each declared store's `id`.
+    pub stores: BTreeMap<String, (u64, u64)>,
+    /// Each declared access role.
+    pub roles: BTreeMap<String, (u64, u64)>,
+    /// The `windows:` key.
+    pub windows: Option<(u64, u64)>,
+}
+
+impl ScopeLines {
+    fn find(scope: &Scope, text: &str) -> ScopeLines {
+        let pos = |off: usize| {
+            let (l, c) = line_col(text, off);
+            (l as u64, c as u64)
+        };
+        // The top-level key `key:` (at the start of a line), else the start of the text.
+        let section = |key: &str| {
+            let head = format!("{key}:");
+            let mut at = 0;
+            while let Some(off) = locate_from(text, at, key) {
+                let line_start = text.get(..off).map_or(0, |t| t.rfind('\n').map_or(0, |n| n + 1));
+                if line_start == off && text.get(off..).is_some_and(|t| t.starts_with(&head)) {
+                    return Some(off);
+                }
+                at = off + key.len();
+            }
+            None
+        };
+        let collect_at = section("collect").unwrap_or(0);
+        let mut from = collect_at;
+        let collect = scope
+            .collect
+            .iter()
+            .map(|c| {
+                let off = locate_from(text, from, &c.field)?;
+                from = off + c.field.len();
+                Some(pos(off))
+            })
+            .collect();
+        let stores_at = section("stores").unwrap_or(0);
+        let stores = scope
+            .stores
+            .iter()
+            .filter_map(|st| Some((st.id.clone(), pos(locate_from(text, stores_at, &st.id)?))))
+            .collect();
+        let access_at = section("access").unwrap_or(0);
+        let roles = scope
+            .access
+            .iter()
+            .filter_map(|a| Some((a.role.clone(), pos(locate_from(text, access_at, &a.role)?))))
+            .collect();
+        ScopeLines { collect, stores, roles, windows: section("windows").map(pos) }
+    }
 }
 
 impl Scope {
@@ -649,7 +713,8 @@ impl Scope {
                     .with_help("list all purposes of a role in one entry"));
             }
         }
-        Ok(CompiledScope { raw: self, file: file.to_string(), collect, never_fields, never_categories, windows })
+        let lines = ScopeLines::find(&self, text);
+        Ok(CompiledScope { raw: self, file: file.to_string(), collect, never_fields, never_categories, windows, lines })
     }
 }
 
