@@ -634,6 +634,10 @@ fn sarif_has_no_error_or_warning_from_the_multitool() {
     write("mci-shown", &["--show-evidence"], "mci");
     let malformed = p("fixtures/mci/captures-malformed.jsonl");
     write("mci-rejected", &[&malformed], "mci");
+    // Findings accepted by a baseline (suppressions).
+    let baseline = common::tmp_dir().join("sarif-baseline.yaml").display().to_string();
+    let _ = std::fs::remove_file(&baseline);
+    write("mci-baselined", &["--baseline", &baseline, "--update-baseline", "--today", "2026-12-02"], "mci");
     // Standard input, and a file name that needs percent-encoding.
     let odd = tmp("odd name ü#1.jsonl", &std::fs::read_to_string(p("fixtures/mci/captures.jsonl")).unwrap());
     write("mci-odd-name", &[&odd], "mci");
@@ -746,4 +750,117 @@ print(json.dumps(out))
     let passing: Vec<&str> =
         cases.iter().filter(|c| c["failed"] == false).map(|c| c["suite"].as_str().unwrap()).collect();
     assert!(passing.contains(&"policy-error") && passing.contains(&"undeclared-subject"), "{passing:?}");
+}
+
+/// `audit` of mci with `--baseline FILE` and more arguments, on these extra capture lines.
+fn audit_with_baseline(baseline: &str, extra_lines: &[&str], args: &[&str]) -> Out {
+    let mut caps = std::fs::read_to_string(p("fixtures/mci/captures.jsonl")).unwrap();
+    for l in extra_lines {
+        caps.push_str(l);
+        caps.push('\n');
+    }
+    let file = tmp("baseline-captures.jsonl", &caps);
+    let (scope, stores, access) =
+        (p("fixtures/mci/scope.yaml"), p("fixtures/mci/stores.yaml"), p("fixtures/mci/access.jsonl"));
+    let mut all = vec!["audit", "--scope", &scope, "--stores", &stores, "--access", &access, "--baseline", baseline];
+    all.extend_from_slice(args);
+    all.push(&file);
+    run(&all)
+}
+
+#[test]
+fn baseline_round_trip() {
+    let file = common::tmp_dir().join("mci-baseline.yaml");
+    let _ = std::fs::remove_file(&file);
+    let baseline = file.display().to_string();
+    // Accept all of mci's findings.
+    let out = audit_with_baseline(&baseline, &[], &["--update-baseline", "--baseline-owner", "privacy@example.com"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.matches("- fingerprint: ").count(), 17, "{text}");
+    assert!(text.contains("expires: 2027-03-02"), "90 days from today: {text}");
+    // Rerun: exit 0; every finding listed and marked.
+    let out = audit_with_baseline(&baseline, &[], &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 17);
+    for f in findings {
+        assert_eq!(f["baselined"], true, "{f}");
+        assert_eq!(f["baseline"]["owner"], "privacy@example.com");
+        assert_eq!(f["baseline"]["expires"], "2027-03-02");
+        assert!(f["baseline"]["reason"].is_string());
+    }
+    assert_eq!(v["baseline"]["accepted"], 17);
+    // New violations: a password field; health data in ui.label (mci never collects health: a
+    // never-collect finding no entry accepts); an SSN in ui.label, whose undisclosed-category
+    // finding was accepted for contact.email and financial.payment_card only. Exit 1, naming
+    // only these.
+    let new_field = r#"{"ts":"2026-05-12T10:00:00-07:00","program":"mci","subject":"e-1","subject_kind":"employee","source":"desktop-agent","store":"mci-raw","data":{"login":{"password":"hunter2-Leak!"}}}"#;
+    let health = r#"{"ts":"2026-05-12T10:01:00-07:00","program":"mci","subject":"e-2","subject_kind":"employee","source":"desktop-agent","store":"mci-raw","data":{"ui":{"action":"click","label":"Diagnosis: type 2 diabetes mellitus (E11.9)"}}}"#;
+    let ssn = r#"{"ts":"2026-05-12T10:02:00-07:00","program":"mci","subject":"e-3","subject_kind":"employee","source":"desktop-agent","store":"mci-raw","data":{"ui":{"action":"click","label":"SSN 536-22-8748"}}}"#;
+    let out = audit_with_baseline(&baseline, &[new_field, health, ssn], &["--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let failing: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["baselined"] != true)
+        .map(|f| format!("{} {}", f["rule"].as_str().unwrap(), f["target"]["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        failing,
+        ["never-collect ui.label", "undisclosed-category ui.label", "undisclosed-field login.password"],
+        "{failing:?}"
+    );
+    let label = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "undisclosed-category" && f["target"]["id"] == "ui.label")
+        .unwrap();
+    assert_eq!(label["baseline"]["status"], "new_categories");
+    assert_eq!(label["baseline"]["new_categories"], serde_json::json!(["government_id.us_ssn"]), "{label}");
+    let human = audit_with_baseline(&baseline, &[new_field, health, ssn], &[]);
+    assert!(human.stdout.contains("NEW: the baseline does not accept government_id.us_ssn"), "{}", human.stdout);
+    // One acceptance expired: exit 1, naming its owner.
+    let expired = text.replacen("expires: 2027-03-02", "expires: 2026-11-30", 1);
+    let expired_file = tmp("mci-baseline-expired.yaml", &expired.replacen("privacy@example.com", "dpo@example.com", 1));
+    let out = audit_with_baseline(&expired_file, &[], &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("expired on 2026-11-30; its owner dpo@example.com must renew"), "{}", out.stderr);
+    assert!(out.stdout.contains("acceptance EXPIRED on 2026-11-30"), "{}", out.stdout);
+    // An entry no finding uses is reported, so the file does not rot.
+    let stale = format!(
+        "{text}- fingerprint: 0123456789abcdef0123456789abcdef\n  rule: never-collect\n  target: field gone.field\n  categories: []\n  reason: fixed long ago\n  owner: someone@example.com\n  expires: 2027-01-01\n"
+    );
+    let stale_file = tmp("mci-baseline-stale.yaml", &stale);
+    let out = audit_with_baseline(&stale_file, &[], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("0123456789abcdef0123456789abcdef (never-collect on field gone.field) matches no finding"),
+        "{}",
+        out.stdout
+    );
+    // Updating keeps what people wrote, accepts what is new and drops what is unused.
+    let edited =
+        stale.replacen("reason: accepted by --update-baseline; say why", "reason: chat capture goes in 4.2", 1);
+    std::fs::write(&stale_file, edited).unwrap();
+    let out =
+        audit_with_baseline(&stale_file, &[new_field], &["--update-baseline", "--baseline-owner", "ci@example.com"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let updated = std::fs::read_to_string(&stale_file).unwrap();
+    assert!(updated.contains("reason: chat capture goes in 4.2"), "{updated}");
+    assert!(updated.contains("owner: ci@example.com"), "the new finding's owner: {updated}");
+    assert!(!updated.contains("0123456789abcdef0123456789abcdef"), "{updated}");
+    assert_eq!(updated.matches("- fingerprint: ").count(), 18);
+    // A broken baseline: exit 2, file and line.
+    let bad = tmp(
+        "bad-baseline.yaml",
+        "version: 1\naccepted:\n  - fingerprint: nothex\n    reason: r\n    owner: o\n    expires: 2027-01-01\n",
+    );
+    let out = audit_with_baseline(&bad, &[], &[]);
+    assert_eq!(out.code, 2);
+    assert!(stable(&out.stderr).contains("[tmp]/bad-baseline.yaml:3:"), "{}", out.stderr);
 }

@@ -437,6 +437,9 @@ proptest! {
             merged.as_mut().unwrap().merge(&audit_lines(fx, &[], acc)).unwrap();
         }
         let merged = merged.unwrap();
+        // The timeline too (per day and hour of the week): its cells add up across parts.
+        prop_assert!(whole.timeline.captures() > 0);
+        prop_assert_eq!(&merged.timeline, &whole.timeline);
         prop_assert_eq!(comparable(&merged), comparable(&whole));
     }
 }

@@ -48,57 +48,6 @@ pub fn open_error(name: &str, what: &str, kind: ErrorKind, e: &std::io::Error) -
     Error::new(kind, Location::file(name), format!("cannot read {what}: {e}")).with_help(help)
 }
 
-/// Deepest bracket nesting read in a policy file. Cedar's parser recurses on each bracket; a
-/// policy nested a few hundred deep overflows its stack (an abort, not an error), so deeper
-/// policies are refused before Cedar sees them. Real policies nest a handful of levels.
-pub const MAX_POLICY_NESTING: usize = 64;
-
-/// Refuses a policy text whose brackets (`(`, `[`, `{`, outside strings and comments) nest
-/// deeper than [`MAX_POLICY_NESTING`], pointing at the first bracket too deep.
-pub fn check_policy_nesting(name: &str, text: &str) -> Result<(), Error> {
-    let mut depth = 0usize;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => {
-                while let Some((_, c)) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '/' if chars.peek().is_some_and(|(_, c)| *c == '/') => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_POLICY_NESTING {
-                    return Err(Error::at_offset(
-                        ErrorKind::Policy,
-                        name,
-                        text,
-                        i,
-                        1,
-                        format!("brackets nest more than {MAX_POLICY_NESTING} deep here"),
-                    )
-                    .with_help("split the condition into several policies, or name its parts with `&&` and `||`"));
-                }
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// Opens a file (or stdin for `-`), decompressing gzip transparently. The digest is of the bytes
 /// as stored (a gzip file's compressed bytes, as `sha256sum` shows them).
 pub fn open<'a>(

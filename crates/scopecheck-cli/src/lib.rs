@@ -153,6 +153,50 @@ struct AuditArgs {
     /// reading goes on with the next one.
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_line_limit)]
     max_line_bytes: usize,
+    /// Accepted findings (YAML): accepted ones stay listed, marked, and do not fail the gate; an
+    /// expired acceptance fails it; a category the entry does not accept makes the finding new.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write --baseline anew: accept every finding of this audit, keeping the reasons, owners and
+    /// dates already written; entries no finding uses are dropped.
+    #[arg(long, requires = "baseline")]
+    update_baseline: bool,
+    /// With --update-baseline: the owner of newly accepted findings.
+    #[arg(long, value_name = "WHO", requires = "update_baseline", default_value = "unassigned")]
+    baseline_owner: String,
+    /// With --update-baseline: why newly accepted findings are accepted.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        requires = "update_baseline",
+        default_value = "accepted by --update-baseline; say why"
+    )]
+    baseline_reason: String,
+    /// With --update-baseline: the last day newly accepted findings are accepted (YYYY-MM-DD;
+    /// default 90 days from today).
+    #[arg(long, value_name = "DATE", requires = "update_baseline", value_parser = parse_date)]
+    baseline_expires: Option<chrono::NaiveDate>,
+    /// The date the baseline's expiry dates are held against (default: today, UTC).
+    #[arg(long, value_name = "DATE", hide = true, value_parser = parse_date)]
+    today: Option<chrono::NaiveDate>,
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("`{s}` is not a date ({e}); write YYYY-MM-DD"))
+}
+
+/// Today, in UTC, or `--today` (hidden: for reproducible runs and tests).
+fn today(given: Option<chrono::NaiveDate>) -> Result<chrono::NaiveDate, Error> {
+    if let Some(d) = given {
+        return Ok(d);
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.date_naive())
+        .ok_or_else(|| Error::new(ErrorKind::Input, Location::file("<clock>"), "the system clock is out of range"))
 }
 
 /// `--max-line-bytes`: a number of bytes, with an optional K, M or G (binary) suffix.
@@ -444,9 +488,6 @@ pub(crate) fn load_policies(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
             out.push(Source::new(p.display().to_string(), input::read_text(p, "the policy file", ErrorKind::Policy)?));
         }
     }
-    for s in &out {
-        input::check_policy_nesting(&s.name, &s.text)?;
-    }
     Ok(out)
 }
 
@@ -537,10 +578,65 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             auditor.add_digest(file, sha256, bytes);
         }
     }
-    let report = auditor.finish()?;
+    let mut report = auditor.finish()?;
+    // The scope as declared, for the HTML page (never in the JSON report).
+    report.scope_text = s.scope.as_ref().map(|src| src.text.clone());
+    let expired = apply_baseline(&a, &mut report, io)?;
     a.output.write_each(Format::Human, io, |format, color, w| format.printer(color).print(&report, w))?;
+    for e in &expired {
+        let _ = writeln!(io.stderr, "error: {e}");
+    }
     let failing = a.fail_on.0.map_or(0, |s| report.count_at_or_above(s));
-    Ok(if failing > 0 { 1 } else { 0 })
+    Ok(if failing > 0 || !expired.is_empty() { 1 } else { 0 })
+}
+
+/// `--baseline` (and `--update-baseline`): marks the findings, warns of unused entries, and
+/// returns the messages of expired acceptances (each fails the run).
+fn apply_baseline(
+    a: &AuditArgs,
+    report: &mut scopecheck::report::Report,
+    io: &mut Io<'_>,
+) -> Result<Vec<String>, Error> {
+    use scopecheck::baseline::{self, AcceptanceStatus};
+    let Some(path) = &a.baseline else { return Ok(Vec::new()) };
+    let name = path.display().to_string();
+    let today = today(a.today)?;
+    let old = match (a.update_baseline, std::fs::metadata(path).is_ok()) {
+        // A first --update-baseline creates the file.
+        (true, false) => None,
+        _ => Some(baseline::parse(&input::read_text(path, "the baseline", ErrorKind::Input)?, &name)?),
+    };
+    if a.update_baseline {
+        let expires = a.baseline_expires.unwrap_or(today + chrono::Days::new(90));
+        let new = baseline::update(report, old.as_ref(), &a.baseline_reason, &a.baseline_owner, expires);
+        let text = baseline::to_yaml(&new);
+        output::write_atomically(path, "the baseline", |w| w.write_all(text.as_bytes()))?;
+        baseline::apply(report, &new, &name, today)?;
+        let _ = writeln!(io.stderr, "{name}: {} findings accepted", new.accepted.len());
+    } else if let Some(b) = &old {
+        let summary = baseline::apply(report, b, &name, today)?;
+        for u in &summary.unused {
+            let what = match (&u.rule, &u.target) {
+                (Some(r), Some(t)) => format!(" ({r} on {t})"),
+                _ => String::new(),
+            };
+            report.warnings.push(format!(
+                "{name}: the entry {}{what} matches no finding; remove it (owner {})",
+                u.fingerprint, u.owner
+            ));
+        }
+    }
+    Ok(report
+        .findings
+        .iter()
+        .filter_map(|f| {
+            let acc = f.baseline.as_ref().filter(|b| b.status == AcceptanceStatus::Expired)?;
+            Some(format!(
+                "{name}: the acceptance of {} on {} {} expired on {}; its owner {} must renew or drop it",
+                f.rule, f.target.kind, f.target.id, acc.expires, acc.owner
+            ))
+        })
+        .collect())
 }
 
 /// A report written over one of the audit's own inputs would destroy it: refused up front.

@@ -16,7 +16,7 @@ use crate::observe::{parse_access, parse_capture};
 use crate::people::{Concerned, People, Pseudonymizer, person_hash};
 use crate::report::{
     Finding, FindingState, InputDigest, InputLocation, InputRole, MAX_EXAMPLES, PeopleMethod, Provenance, Rejected,
-    Report, ScopeInfo, Stats, Summary, ToolInfo, fingerprint,
+    Report, ScopeInfo, Stats, Summary, Timeline, ToolInfo, fingerprint,
 };
 use crate::rules::Fire;
 use crate::target::{EvidenceKind, Target, TargetKind};
@@ -113,11 +113,13 @@ pub struct Auditor {
     stores: BTreeMap<String, StoreAcc>,
     summary: Summary,
     rejected: BTreeSet<Rejected>,
+    timeline: Timeline,
 }
 
 impl Auditor {
     /// A new audit over this engine.
     pub fn new(engine: Arc<Engine>, options: AuditOptions) -> Result<Self> {
+        let timeline = Timeline::new(engine.scope.windows.as_ref());
         Ok(Auditor {
             eval: Evaluator::new(engine)?,
             options,
@@ -127,6 +129,7 @@ impl Auditor {
             stores: BTreeMap::new(),
             summary: Summary::default(),
             rejected: BTreeSet::new(),
+            timeline,
         })
     }
 
@@ -238,6 +241,7 @@ impl Auditor {
             Err(EvalFailure::Error(e)) => return Err(e),
         };
         self.summary.records_evaluated += 1;
+        self.timeline.record(&cap.ts, !outcome.hits.is_empty());
         let show = self.eval.engine().options.show_evidence;
         let person = cap.subject.as_deref().map(|id| Person {
             hash: person_hash(id),
@@ -489,6 +493,8 @@ impl Auditor {
                 details: acc.details.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
                 help: meta.help.clone(),
                 reference: meta.reference.clone(),
+                baseline: None,
+                baselined: false,
                 state,
             };
             f.settle();
@@ -516,8 +522,12 @@ impl Auditor {
             findings,
             rejected: self.rejected.into_iter().collect(),
             warnings: Vec::new(),
+            baseline: None,
+            timeline: self.timeline,
             stats: Stats { cedar_calls: self.eval.cedar_calls() },
             rules: engine.rules.rules().to_vec(),
+            scope_text: None,
+            policy_sources: engine.rules.sources().to_vec(),
         };
         report.settle();
         Ok(report)

@@ -1,6 +1,7 @@
 //! scopecheck: hold a data-collection program's declared scope against what it really captured.
 pub mod abi;
 pub mod audit;
+pub mod baseline;
 pub mod bundle;
 mod capture;
 pub mod decide;

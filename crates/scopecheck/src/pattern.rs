@@ -169,30 +169,51 @@ fn seg_matches(seg: &Seg, part: &(&str, u8)) -> bool {
 
 /// Pattern fully consumed against a prefix of the path.
 fn match_segs(segs: &[Seg], parts: &[(&str, u8)]) -> bool {
-    match segs.split_first() {
-        None => true,
-        Some((Seg::DoubleStar, rest)) => {
-            (0..=parts.len()).any(|skip| parts.get(skip..).is_some_and(|p| match_segs(rest, p)))
-        }
-        Some((seg, rest)) => match parts.split_first() {
-            Some((part, more)) => seg_matches(seg, part) && match_segs(rest, more),
-            None => false,
-        },
-    }
+    glob(segs, parts, true)
 }
 
 /// Pattern and path both fully consumed.
 fn match_exact(segs: &[Seg], parts: &[(&str, u8)]) -> bool {
-    match segs.split_first() {
-        None => parts.is_empty(),
-        Some((Seg::DoubleStar, rest)) => {
-            (0..=parts.len()).any(|skip| parts.get(skip..).is_some_and(|p| match_exact(rest, p)))
-        }
-        Some((seg, rest)) => match parts.split_first() {
-            Some((part, more)) => seg_matches(seg, part) && match_exact(rest, more),
-            None => false,
-        },
+    glob(segs, parts, false)
+}
+
+/// Matches in time `segs × parts`, whatever the number of `**` (a backtracking matcher takes
+/// exponential time on `**.**.**.x` against a long path that does not end in `x`). `reach[j]`:
+/// the segments so far can consume exactly the first `j` parts of the path.
+fn glob(segs: &[Seg], parts: &[(&str, u8)], prefix: bool) -> bool {
+    let mut reach = vec![false; parts.len() + 1];
+    let mut next = vec![false; parts.len() + 1];
+    if let Some(first) = reach.first_mut() {
+        *first = true;
     }
+    for seg in segs {
+        match seg {
+            // Any number of parts: reachable at j when reachable at some k <= j.
+            Seg::DoubleStar => {
+                let mut any = false;
+                for (n, r) in next.iter_mut().zip(&reach) {
+                    any |= *r;
+                    *n = any;
+                }
+            }
+            _ => {
+                if let Some(first) = next.first_mut() {
+                    *first = false;
+                }
+                for (j, part) in parts.iter().enumerate() {
+                    let ok = reach.get(j).copied().unwrap_or(false) && seg_matches(seg, part);
+                    if let Some(n) = next.get_mut(j + 1) {
+                        *n = ok;
+                    }
+                }
+            }
+        }
+        std::mem::swap(&mut reach, &mut next);
+        if !reach.contains(&true) {
+            return false;
+        }
+    }
+    if prefix { reach.contains(&true) } else { reach.last().copied().unwrap_or(false) }
 }
 
 /// Normalizes a path as written by a user or an access log (`a.b[3].c`, `a.b[*].c`)
@@ -304,6 +325,19 @@ mod tests {
         assert!(p("**.ssn").covers("ssn"));
         assert!(p("ticket.**").covers("ticket.a.b.c"));
         assert!(p("**").covers("anything.at[].all"));
+    }
+
+    #[test]
+    fn many_double_stars_match_in_polynomial_time() {
+        // 4 `**` and a last key that never matches, against a 2,000-part path: a backtracking
+        // matcher tries ~2000^4 splits (it would not finish); this one does 5 × 2,001 steps.
+        let path = vec!["k"; 2000].join(".");
+        let pat = p("**.**.**.**.nope");
+        assert!(!pat.covers(&path) && !pat.matches_exactly(&path));
+        assert!(p("**.k.**.k").matches_exactly(&path) && p("k.**").covers(&path));
+        assert!(p("k.*.**").covers("k.a") && !p("k.*.**").covers("k"));
+        assert!(p("a.**.b").matches_exactly("a.b") && p("a.**.b").matches_exactly("a.x.y.b"));
+        assert!(!p("a.**.b").matches_exactly("a.b.c") && p("a.**.b").covers("a.b.c"));
     }
 
     #[test]

@@ -256,6 +256,7 @@ impl RulePack {
 
     /// Adds a file of rules. Errors point at the file, line and column.
     pub fn add_source(&mut self, text: &str, file: &str) -> Result<()> {
+        check_policy_nesting(file, text)?;
         let parsed = PolicySet::from_str(text).map_err(|e| {
             from_cedar(
                 ErrorKind::Policy,
@@ -518,6 +519,57 @@ impl RulePack {
         }
         Ok(())
     }
+}
+
+/// Deepest bracket nesting read in a policy file. Cedar's parser recurses on each bracket; a
+/// policy nested a few hundred deep overflows its stack (an abort, not an error), so deeper
+/// policies are refused before Cedar sees them. Real policies nest a handful of levels.
+pub const MAX_POLICY_NESTING: usize = 64;
+
+/// Refuses a policy text whose brackets (`(`, `[`, `{`, outside strings and comments) nest
+/// deeper than [`MAX_POLICY_NESTING`], pointing at the first bracket too deep.
+pub fn check_policy_nesting(name: &str, text: &str) -> Result<()> {
+    let mut depth = 0usize;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.peek().is_some_and(|(_, c)| *c == '/') => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_POLICY_NESTING {
+                    return Err(Error::at_offset(
+                        ErrorKind::Policy,
+                        name,
+                        text,
+                        i,
+                        1,
+                        format!("brackets nest more than {MAX_POLICY_NESTING} deep here"),
+                    )
+                    .with_help("split the condition into several policies, or name its parts with `&&` and `||`"));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -449,7 +449,9 @@ pub(crate) fn locate_from(text: &str, from: usize, needle: &str) -> Option<usize
     None
 }
 
-/// Most `**` in one field pattern: each one multiplies the ways a pattern can match a path.
+/// Most `**` in one field pattern. Matching takes time in proportion to pattern segments × path
+/// parts whatever their number (`pattern::glob`); more than four `**` in one pattern says nothing
+/// that fewer could not, and is refused as a likely mistake.
 pub const MAX_DOUBLE_STARS: usize = 4;
 
 /// `a.**.**.b` is `a.**.b`: consecutive `**` match nothing more than one.

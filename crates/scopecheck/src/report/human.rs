@@ -127,6 +127,16 @@ fn render_human(report: &Report, color: bool) -> String {
             p.bold(&f.target.id),
             plural(f.count, "time", "times")
         );
+        if let Some(b) = &f.baseline {
+            let state = match b.status {
+                crate::baseline::AcceptanceStatus::Accepted => format!("accepted until {}", b.expires),
+                crate::baseline::AcceptanceStatus::Expired => format!("acceptance EXPIRED on {}", b.expires),
+                crate::baseline::AcceptanceStatus::NewCategories => {
+                    format!("NEW: the baseline does not accept {}", b.new_categories.join(", "))
+                }
+            };
+            let _ = writeln!(out, "      baseline: {state} (owner {}: {})", b.owner, b.reason);
+        }
         if !f.examples.is_empty() {
             let at: Vec<String> = f.examples.iter().map(ToString::to_string).collect();
             let _ = writeln!(out, "      at {}", at.join(", "));
@@ -172,6 +182,18 @@ fn render_human(report: &Report, color: bool) -> String {
             plural(s.findings, "finding", "findings"),
             parts.join(", "),
             plural(s.people_affected, "person", "people")
+        );
+    }
+    if let Some(b) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "baseline {}: {} accepted, {} new, {} expired, {} unused {}",
+            b.file,
+            b.accepted,
+            b.new,
+            b.expired,
+            b.unused.len(),
+            if b.unused.len() == 1 { "entry" } else { "entries" }
         );
     }
     out

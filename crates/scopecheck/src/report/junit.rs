@@ -72,16 +72,17 @@ fn render_junit(report: &Report) -> String {
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\">",
         xml_escape(&name),
         total_cases,
-        report.findings.len()
+        report.findings.iter().filter(|f| !f.baselined).count()
     );
     for rule in &report.rules {
         let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.rule == rule.id).collect();
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
             xml_escape(&rule.id),
             findings.len().max(1),
-            findings.len()
+            findings.iter().filter(|f| !f.baselined).count(),
+            findings.iter().filter(|f| f.baselined).count()
         );
         let _ = writeln!(out, "    <properties>");
         let _ = writeln!(out, "      <property name=\"severity\" value=\"{}\"/>", rule.severity.as_str());
@@ -105,13 +106,28 @@ fn render_junit(report: &Report) -> String {
                 xml_escape(&f.target.id),
                 xml_escape(file)
             );
-            let _ = writeln!(
-                out,
-                "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                f.severity.as_str(),
-                xml_escape(&format!("{}: {} {}", f.severity.as_str(), f.target.kind, f.target.id)),
-                xml_escape(&failure_text(f))
-            );
+            match (&f.baseline, f.baselined) {
+                // Accepted by a baseline: skipped, with who accepted it and until when.
+                (Some(b), true) => {
+                    let _ = writeln!(
+                        out,
+                        "      <skipped message=\"{}\"/>",
+                        xml_escape(&format!(
+                            "accepted by the baseline until {} (owner {}): {}",
+                            b.expires, b.owner, b.reason
+                        ))
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                        f.severity.as_str(),
+                        xml_escape(&format!("{}: {} {}", f.severity.as_str(), f.target.kind, f.target.id)),
+                        xml_escape(&failure_text(f))
+                    );
+                }
+            }
             let _ = writeln!(out, "    </testcase>");
         }
         let _ = writeln!(out, "  </testsuite>");

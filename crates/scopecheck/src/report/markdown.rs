@@ -125,9 +125,10 @@ fn render_markdown(report: &Report) -> String {
         for f in &report.findings {
             let _ = writeln!(
                 out,
-                "| {} {} | {} | {} {} | {} | {} | {} |",
+                "| {} {}{} | {} | {} {} | {} | {} | {} |",
                 icon(f.severity),
                 f.severity.as_str(),
+                if f.baselined { " (accepted)" } else { "" },
                 code(&f.rule),
                 f.target.kind,
                 code(&f.target.id),

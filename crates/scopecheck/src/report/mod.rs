@@ -14,6 +14,8 @@ mod human;
 mod junit;
 mod markdown;
 mod sarif;
+mod svg;
+mod timeline;
 
 use crate::people::{Concerned, People};
 use crate::rules::{RuleMeta, Severity};
@@ -31,6 +33,7 @@ pub use human::HumanPrinter;
 pub use junit::JunitPrinter;
 pub use markdown::MarkdownPrinter;
 pub use sarif::SarifPrinter;
+pub use timeline::{HourOfWeek, MAX_TIMELINE_DAYS, Tally, Timeline};
 
 /// Version of the JSON report format. Bumped on any incompatible change.
 pub const REPORT_FORMAT_VERSION: u32 = 2;
@@ -338,6 +341,13 @@ pub struct Finding {
     pub help: String,
     /// Regulation reference.
     pub reference: Option<String>,
+    /// The baseline entry for this finding (with `--baseline`): accepted, expired, or not
+    /// covering all its categories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::Acceptance>,
+    /// Accepted by the baseline: listed, but does not fail the gate.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baselined: bool,
     #[serde(skip)]
     #[schemars(skip)]
     pub(crate) state: FindingState,
@@ -444,12 +454,25 @@ pub struct Report {
     pub rejected: Vec<Rejected>,
     /// Things the user should know that are not findings.
     pub warnings: Vec<String>,
+    /// How the findings stand against a baseline (with `--baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineSummary>,
+    /// Captures and flagged captures per local day and per hour of the week.
+    pub timeline: Timeline,
     /// Counters.
     pub stats: Stats,
     /// The rules in force (for SARIF).
     #[serde(skip)]
     #[schemars(skip)]
     pub rules: Vec<RuleMeta>,
+    /// The scope's text as declared (for the HTML page; set by the caller that read it).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub scope_text: Option<String>,
+    /// Every rule file in force as (name, Cedar text), in load order (for the HTML page).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub policy_sources: Vec<(String, String)>,
 }
 
 /// Why two reports cannot be merged.
@@ -458,14 +481,14 @@ pub struct Report {
 pub struct MergeError(String);
 
 impl Report {
-    /// The most severe finding, if any.
+    /// The most severe finding a baseline does not accept, if any.
     pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.findings.iter().filter(|f| !f.baselined).map(|f| f.severity).max()
     }
 
-    /// Findings at or above a severity.
+    /// Findings at or above a severity that a baseline does not accept (the gate).
     pub fn count_at_or_above(&self, s: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity >= s).count()
+        self.findings.iter().filter(|f| f.severity >= s && !f.baselined).count()
     }
 
     /// Orders findings and fills what is derived from them (summary counts, warnings).
@@ -505,6 +528,12 @@ impl Report {
         if self.provenance.rules_sha256 != other.provenance.rules_sha256 {
             return Err(MergeError("the reports were decided by different rules (rules_sha256 differs)".into()));
         }
+        if self.timeline.timezone != other.timeline.timezone {
+            return Err(MergeError(format!(
+                "the reports count time in different zones ({} and {})",
+                self.timeline.timezone, other.timeline.timezone
+            )));
+        }
         // A merge holds what either part holds: clear evidence in one makes the whole sensitive.
         if other.tool.evidence == EvidenceMode::Shown {
             self.tool.evidence = EvidenceMode::Shown;
@@ -537,6 +566,13 @@ impl Report {
             }
         }
         self.rejected.extend(other.rejected.iter().cloned());
+        self.timeline.merge(&other.timeline);
+        if self.scope_text.is_none() {
+            self.scope_text.clone_from(&other.scope_text);
+        }
+        if self.policy_sources.is_empty() {
+            self.policy_sources.clone_from(&other.policy_sources);
+        }
         self.stats.cedar_calls += other.stats.cedar_calls;
         self.settle();
         Ok(())

@@ -91,6 +91,13 @@ pub(crate) fn uri(file: &str) -> String {
     out
 }
 
+/// Sets a key of a JSON object (a no-op on anything else).
+fn set(v: &mut Value, key: &str, value: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), value);
+    }
+}
+
 fn region(at: &InputLocation) -> Value {
     let line = at.line.max(1);
     match at.column {
@@ -175,8 +182,8 @@ fn render_sarif(report: &Report) -> String {
                 .enumerate()
                 .map(|(i, at)| {
                     let mut l = physical(at);
-                    l["id"] = json!(i + 1);
-                    l["message"] = json!({"text": format!("also at {at}")});
+                    set(&mut l, "id", json!(i + 1));
+                    set(&mut l, "message", json!({"text": format!("also at {at}")}));
                     l
                 })
                 .collect();
@@ -210,7 +217,19 @@ fn render_sarif(report: &Report) -> String {
                 },
             });
             if !related.is_empty() {
-                result["relatedLocations"] = json!(related);
+                set(&mut result, "relatedLocations", json!(related));
+            }
+            // Accepted by a baseline: a suppression, which code scanning shows as dismissed.
+            if let (true, Some(b)) = (f.baselined, &f.baseline) {
+                set(
+                    &mut result,
+                    "suppressions",
+                    json!([{
+                        "kind": "external",
+                        "status": "accepted",
+                        "justification": format!("{} (owner {}, until {})", b.reason, b.owner, b.expires),
+                    }]),
+                );
             }
             result
         })
@@ -239,7 +258,7 @@ fn render_sarif(report: &Report) -> String {
     }
     let mut invocation = json!({"executionSuccessful": true});
     if !notifications.is_empty() {
-        invocation["toolExecutionNotifications"] = json!(notifications);
+        set(&mut invocation, "toolExecutionNotifications", json!(notifications));
     }
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
