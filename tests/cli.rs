@@ -4,20 +4,9 @@
 
 mod common;
 
-use common::{Out, p, root, run, run_with_stdin, stable, tmp};
+use common::{FIXTURES, Out, audit_fixture, p, root, run, run_with_stdin, stable, tmp};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-
-fn audit_fixture(fx: &str, extra: &[&str]) -> Out {
-    let scope = p(&format!("fixtures/{fx}/scope.yaml"));
-    let stores = p(&format!("fixtures/{fx}/stores.yaml"));
-    let access = p(&format!("fixtures/{fx}/access.jsonl"));
-    let captures = p(&format!("fixtures/{fx}/captures.jsonl"));
-    let mut args = vec!["audit", "--scope", &scope, "--stores", &stores, "--access", &access];
-    args.extend_from_slice(extra);
-    args.push(&captures);
-    run(&args)
-}
 
 #[test]
 fn mci_human_report() {
@@ -548,9 +537,6 @@ fn report_schema_is_published_and_describes_the_report() {
         assert!(schema["properties"].get(k).is_some(), "schema lacks top-level {k}");
     }
 }
-
-/// The fixtures with a capture file, a scope, stores and an access log.
-const FIXTURES: [&str; 6] = ["clean", "helpdesk", "lobby", "mci", "roster", "workday"];
 
 #[test]
 fn every_fixture_in_every_format() {

@@ -9,25 +9,11 @@
 
 mod common;
 
-use common::{Out, p, root, run, tmp, tmp_dir};
+use common::{FIXTURES, audit_fixture, p, root, run, tmp, tmp_dir};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The fixtures with a capture file, a scope, stores and an access log.
-const FIXTURES: [&str; 6] = ["clean", "helpdesk", "lobby", "mci", "roster", "workday"];
-
-fn audit_fixture(fx: &str, extra: &[&str]) -> Out {
-    let scope = p(&format!("fixtures/{fx}/scope.yaml"));
-    let stores = p(&format!("fixtures/{fx}/stores.yaml"));
-    let access = p(&format!("fixtures/{fx}/access.jsonl"));
-    let captures = p(&format!("fixtures/{fx}/captures.jsonl"));
-    let mut args = vec!["audit", "--scope", &scope, "--stores", &stores, "--access", &access];
-    args.extend_from_slice(extra);
-    args.push(&captures);
-    run(&args)
-}
 
 #[test]
 fn html_snapshot_of_every_fixture() {

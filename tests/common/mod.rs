@@ -63,3 +63,18 @@ pub fn tmp(name: &str, contents: &str) -> String {
 pub fn stable(s: &str) -> String {
     s.replace(&format!("{}/", tmp_dir().display()), "[tmp]/")
 }
+
+/// The fixtures with a capture file, a scope, stores and an access log.
+pub const FIXTURES: [&str; 6] = ["clean", "helpdesk", "lobby", "mci", "roster", "workday"];
+
+/// `scopecheck audit` of a fixture (scope, stores, access log, captures) with `extra` arguments.
+pub fn audit_fixture(fx: &str, extra: &[&str]) -> Out {
+    let scope = p(&format!("fixtures/{fx}/scope.yaml"));
+    let stores = p(&format!("fixtures/{fx}/stores.yaml"));
+    let access = p(&format!("fixtures/{fx}/access.jsonl"));
+    let captures = p(&format!("fixtures/{fx}/captures.jsonl"));
+    let mut args = vec!["audit", "--scope", &scope, "--stores", &stores, "--access", &access];
+    args.extend_from_slice(extra);
+    args.push(&captures);
+    run(&args)
+}

@@ -3,10 +3,13 @@
 //! Exit codes: 0 nothing at or above `--fail-on`; 1 findings at or above it;
 //! 2 could not run (bad scope, policy, store file, missing file, bad arguments).
 
+mod check;
 mod detectors;
+mod drift;
 mod enforce;
 mod input;
 mod output;
+mod policytest;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use scopecheck::audit::{AuditOptions, Input, InputKind};
@@ -47,7 +50,7 @@ enum Command {
     /// Audit captures (JSONL, `.gz`, `-` for stdin) against a declared scope.
     Audit(AuditArgs),
     /// Check a scope, store inventory, policies and detectors without auditing.
-    Check(LoadArgs),
+    Check(check::CheckArgs),
     /// Print the JSON Schema of the scope format (or of the JSON report, or the Cedar schema).
     Schema {
         /// Print the Cedar schema policies are validated against.
@@ -77,6 +80,10 @@ enum Command {
     /// Work with value and field-name detectors.
     #[command(subcommand)]
     Detectors(DetectorsCommand),
+    /// Run policy unit tests written as data (YAML cases), with rule coverage.
+    Test(policytest::TestArgs),
+    /// Drift between two releases of a declared scope.
+    Diff(drift::DiffArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,22 +106,22 @@ enum DetectorsCommand {
 pub(crate) struct LoadArgs {
     /// The declared scope (YAML).
     #[arg(long, value_name = "FILE")]
-    scope: PathBuf,
+    pub(crate) scope: PathBuf,
     /// The observed store inventory (YAML or JSON).
     #[arg(long, value_name = "FILE")]
-    stores: Option<PathBuf>,
+    pub(crate) stores: Option<PathBuf>,
     /// Extra Cedar rule files, or folders of `.cedar` files (repeatable).
     #[arg(long = "policies", value_name = "PATH")]
-    policies: Vec<PathBuf>,
+    pub(crate) policies: Vec<PathBuf>,
     /// Leave out the built-in rules (use only --policies).
     #[arg(long, alias = "no-baseline")]
-    no_builtin_rules: bool,
+    pub(crate) no_builtin_rules: bool,
     /// Switch off a rule by id (repeatable).
     #[arg(long = "disable", value_name = "RULE")]
-    disable: Vec<String>,
+    pub(crate) disable: Vec<String>,
     /// Extra detector definitions (YAML, repeatable).
     #[arg(long = "detectors", value_name = "FILE")]
-    detectors: Vec<PathBuf>,
+    pub(crate) detectors: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -388,7 +395,7 @@ where
     };
     let result = match cli.command {
         Command::Audit(a) => audit(a, io),
-        Command::Check(l) => check(&l, io),
+        Command::Check(c) => check::check(c, io),
         Command::Schema { cedar, report } => schema(cedar, report, io),
         Command::Rules { policies, output } => rules(&policies, &output, io),
         Command::Taxonomy { output } => taxonomy(&output, io),
@@ -397,6 +404,8 @@ where
         Command::Detectors(DetectorsCommand::List { detectors, output }) => detectors_list(&detectors, &output, io),
         Command::Detectors(DetectorsCommand::Scan(a)) => detectors::scan(a, io),
         Command::Detectors(DetectorsCommand::Eval(a)) => detectors::eval(a, io),
+        Command::Test(t) => policytest::test(t, io),
+        Command::Diff(d) => drift::diff(d, io),
     };
     // What was printed must have reached stdout: a full disk or a closed pipe is an error.
     let result = result.and_then(|code| io.stdout.flush().map(|()| code).map_err(|e| write_error("<stdout>", &e)));
@@ -660,25 +669,6 @@ fn refuse_overwriting_inputs(a: &AuditArgs) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn check(l: &LoadArgs, io: &mut Io<'_>) -> Result<u8, Error> {
-    let engine = setup(l)?.build()?;
-    let s = &engine.scope;
-    let _ = writeln!(
-        io.stdout,
-        "ok: {} — program {}{}: {} declared fields, {} never entries, {} stores, {} roles; {} rules; {} stores in the inventory",
-        s.file,
-        s.raw.program,
-        s.raw.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default(),
-        s.raw.collect.len(),
-        s.raw.never.len(),
-        s.raw.stores.len(),
-        s.raw.access.len(),
-        engine.rules.rules().len(),
-        engine.inventory.len(),
-    );
-    Ok(0)
 }
 
 fn schema(cedar: bool, report: bool, io: &mut Io<'_>) -> Result<u8, Error> {

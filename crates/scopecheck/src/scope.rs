@@ -221,22 +221,14 @@ pub(crate) const SCOPE_KEYS: &[&str] =
 /// line is drawn): it may hold the very values and person ids the audit keeps out of its output.
 pub(crate) fn wrong_document(kind: ErrorKind, file: &str, text: &str, known: &[&str], what: &str) -> Option<Error> {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))?;
-    let keys: Vec<String> = if first.starts_with('{') {
-        // JSON Lines: the first record says what the file is.
-        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(first) {
-            Ok(map) => map.keys().cloned().collect(),
-            Err(_) => serde_yaml::from_str::<serde_yaml::Mapping>(text)
-                .ok()?
-                .keys()
-                .filter_map(|k| k.as_str().map(str::to_string))
-                .collect(),
-        }
-    } else {
-        serde_yaml::from_str::<serde_yaml::Mapping>(text)
-            .ok()?
-            .keys()
-            .filter_map(|k| k.as_str().map(str::to_string))
-            .collect()
+    let yaml_keys = || -> Option<Vec<String>> {
+        let map = serde_yaml::from_str::<serde_yaml::Mapping>(text).ok()?;
+        Some(map.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+    };
+    // JSON Lines: the first record says what the file is.
+    let keys: Vec<String> = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(first) {
+        Ok(map) => map.keys().cloned().collect(),
+        _ => yaml_keys()?,
     };
     let has = |k: &str| keys.iter().any(|x| x == k);
     // Records (captures, access entries) have a `ts`, which no configuration file has.

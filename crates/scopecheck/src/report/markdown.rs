@@ -17,28 +17,21 @@ impl Printer for MarkdownPrinter {
 
 /// Escapes text for a Markdown table cell or inline text: no markup, no HTML, no line breaks.
 fn md(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '!' | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(text, &['\\', '`', '*', '_', '[', ']', '<', '>', '|', '#', '~', '!', '&'])
 }
 
 /// Rule metadata (titles, help, references): written as Markdown on purpose (help quotes keys as
 /// code), so only HTML and what would break a line or a table is escaped.
 fn prose(text: &str) -> String {
+    escape(text, &['<', '>', '|', '&'])
+}
+
+/// Backslash-escapes `special`; line breaks and tabs become spaces, control characters U+FFFD.
+fn escape(text: &str, special: &[char]) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '<' | '>' | '|' | '&' => {
+            c if special.contains(&c) => {
                 out.push('\\');
                 out.push(c);
             }
