@@ -748,7 +748,9 @@ fn audit_with_baseline(baseline: &str, extra_lines: &[&str], args: &[&str]) -> O
     let file = tmp("baseline-captures.jsonl", &caps);
     let (scope, stores, access) =
         (p("fixtures/mci/scope.yaml"), p("fixtures/mci/stores.yaml"), p("fixtures/mci/access.jsonl"));
+    // A fixed "today", so expiry dates (90 days from today) do not depend on when the test runs.
     let mut all = vec!["audit", "--scope", &scope, "--stores", &stores, "--access", &access, "--baseline", baseline];
+    all.extend_from_slice(&["--today", "2026-12-02"]);
     all.extend_from_slice(args);
     all.push(&file);
     run(&all)

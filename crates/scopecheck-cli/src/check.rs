@@ -3,7 +3,6 @@
 use crate::{Io, LoadArgs, setup};
 use clap::Args;
 use scopecheck::Error;
-use std::io::Write as _;
 
 /// Arguments of `scopecheck check`.
 #[derive(Args, Debug)]

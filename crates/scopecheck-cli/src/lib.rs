@@ -7,6 +7,7 @@ mod check;
 mod detectors;
 mod drift;
 mod enforce;
+mod generate;
 mod input;
 mod output;
 mod policytest;
@@ -54,11 +55,14 @@ enum Command {
     /// Print the JSON Schema of the scope format (or of the JSON report, or the Cedar schema).
     Schema {
         /// Print the Cedar schema policies are validated against.
-        #[arg(long, conflicts_with = "report")]
+        #[arg(long, conflicts_with_all = ["report", "scenario"])]
         cedar: bool,
         /// Print the JSON Schema of the JSON report (`audit --format json`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "scenario")]
         report: bool,
+        /// Print the JSON Schema of `scopecheck generate`'s scenario files.
+        #[arg(long)]
+        scenario: bool,
     },
     /// List the rules in force, with their metadata.
     Rules {
@@ -84,6 +88,8 @@ enum Command {
     Test(policytest::TestArgs),
     /// Drift between two releases of a declared scope.
     Diff(drift::DiffArgs),
+    /// Generate synthetic workforce telemetry with ground truth from a scenario.
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -183,6 +189,10 @@ struct AuditArgs {
     /// default 90 days from today).
     #[arg(long, value_name = "DATE", requires = "update_baseline", value_parser = parse_date)]
     baseline_expires: Option<chrono::NaiveDate>,
+    /// Ground truth (`labels.jsonl` from `scopecheck generate`): adds a score section with
+    /// precision and recall per rule, event by event and finding by finding, and the labels missed.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
     /// The date the baseline's expiry dates are held against (default: today, UTC).
     #[arg(long, value_name = "DATE", hide = true, value_parser = parse_date)]
     today: Option<chrono::NaiveDate>,
@@ -396,7 +406,7 @@ where
     let result = match cli.command {
         Command::Audit(a) => audit(a, io),
         Command::Check(c) => check::check(c, io),
-        Command::Schema { cedar, report } => schema(cedar, report, io),
+        Command::Schema { cedar, report, scenario } => schema(cedar, report, scenario, io),
         Command::Rules { policies, output } => rules(&policies, &output, io),
         Command::Taxonomy { output } => taxonomy(&output, io),
         Command::Bundle(b) => enforce::bundle(b, io),
@@ -406,6 +416,7 @@ where
         Command::Detectors(DetectorsCommand::Eval(a)) => detectors::eval(a, io),
         Command::Test(t) => policytest::test(t, io),
         Command::Diff(d) => drift::diff(d, io),
+        Command::Generate(g) => generate::generate(g, io),
     };
     // What was printed must have reached stdout: a full disk or a closed pipe is an error.
     let result = result.and_then(|code| io.stdout.flush().map(|()| code).map_err(|e| write_error("<stdout>", &e)));
@@ -565,6 +576,10 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     // Reports holding evidence in clear are their owner's alone (0600).
     let _sensitive = output::sensitive(a.show_evidence);
     let mut auditor = scopecheck::audit::Auditor::new(engine, options)?;
+    if let Some(path) = &a.labels {
+        let text = input::read_text(path, "the labels", ErrorKind::Input)?;
+        auditor.score_against(scopecheck::labels::Scorer::parse(&text, &path.display().to_string())?);
+    }
     let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
     for (paths, kind, what) in
         [(&a.captures, InputKind::Captures, "the capture file"), (&a.access, InputKind::Access, "the access log")]
@@ -656,6 +671,7 @@ fn refuse_overwriting_inputs(a: &AuditArgs) -> Result<(), Error> {
     inputs.extend(a.load.detectors.iter().cloned());
     inputs.extend(a.captures.iter().chain(&a.access).filter(|p| *p != "-").map(PathBuf::from));
     inputs.extend(a.pseudonym_key_file.iter().cloned());
+    inputs.extend(a.labels.iter().cloned());
     let inputs: Vec<PathBuf> = inputs.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
     for out in a.output.files(Format::Human)? {
         let Ok(real) = std::fs::canonicalize(&out) else { continue };
@@ -671,8 +687,12 @@ fn refuse_overwriting_inputs(a: &AuditArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn schema(cedar: bool, report: bool, io: &mut Io<'_>) -> Result<u8, Error> {
-    if cedar {
+fn schema(cedar: bool, report: bool, scenario: bool, io: &mut Io<'_>) -> Result<u8, Error> {
+    if scenario {
+        let s = serde_json::to_string_pretty(&scopecheck::generate::json_schema())
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let _ = writeln!(io.stdout, "{s}");
+    } else if cedar {
         let _ = io.stdout.write_all(scopecheck::rules::SCHEMA_SRC.as_bytes());
     } else if report {
         let s = serde_json::to_string_pretty(&scopecheck::report::json_schema())

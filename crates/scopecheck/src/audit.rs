@@ -114,6 +114,8 @@ pub struct Auditor {
     summary: Summary,
     rejected: BTreeSet<Rejected>,
     timeline: Timeline,
+    /// Ground truth the audit is scored against (`--labels`).
+    scorer: Option<crate::labels::Scorer>,
 }
 
 impl Auditor {
@@ -130,7 +132,13 @@ impl Auditor {
             summary: Summary::default(),
             rejected: BTreeSet::new(),
             timeline,
+            scorer: None,
         })
+    }
+
+    /// Scores the audit, event by event and finding by finding, against these labels.
+    pub fn score_against(&mut self, labels: crate::labels::Scorer) {
+        self.scorer = Some(labels);
     }
 
     /// The evaluator (to change its switches, or read its statistics).
@@ -260,6 +268,15 @@ impl Auditor {
         if let Some(p) = &person {
             store.people.insert(p.hash);
         }
+        if let Some(scorer) = &mut self.scorer {
+            let rules = &self.eval.engine().rules;
+            let name = self.files.get(file).map_or("<input>", |(n, _)| n.as_str());
+            scorer.line(
+                name,
+                line,
+                outcome.hits.iter().filter_map(|h| Some((rules.rule(h.rule)?.id.as_str(), &h.target))),
+            );
+        }
         if outcome.hits.is_empty() {
             return Ok(());
         }
@@ -313,6 +330,11 @@ impl Auditor {
                 _ => Target::role(e.role.clone()),
             };
             by_fire.entry((fire, target)).or_default().push(path);
+        }
+        if let Some(scorer) = &mut self.scorer {
+            let rules = &self.eval.engine().rules;
+            let name = self.files.get(file).map_or("<input>", |(n, _)| n.as_str());
+            scorer.line(name, line, by_fire.keys().filter_map(|(f, t)| Some((rules.rule(f.rule)?.id.as_str(), t))));
         }
         for ((fire, target), paths) in by_fire {
             let actor = e.actor.as_deref().unwrap_or("(unknown actor)");
@@ -448,7 +470,10 @@ impl Auditor {
             }
         }
         self.summary.stores_observed = self.eval.engine().inventory.len() as u64;
-        self.build()
+        let scorer = self.scorer.take();
+        let mut report = self.build()?;
+        report.score = scorer.map(|s| s.finish(&report.findings));
+        Ok(report)
     }
 
     fn build(self) -> Result<Report> {
@@ -523,6 +548,7 @@ impl Auditor {
             rejected: self.rejected.into_iter().collect(),
             warnings: Vec::new(),
             baseline: None,
+            score: None,
             timeline: self.timeline,
             stats: Stats { cedar_calls: self.eval.cedar_calls() },
             rules: engine.rules.rules().to_vec(),

@@ -166,6 +166,9 @@ fn render_human(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "  ... and {} more", s.rejected_not_listed);
         }
     }
+    if let Some(score) = &report.score {
+        score_section(&mut out, &p, score);
+    }
     for w in &report.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
@@ -197,4 +200,37 @@ fn render_human(report: &Report, color: bool) -> String {
         );
     }
     out
+}
+
+fn ratio(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
+}
+
+/// The score against labels: per rule, events then findings, and what was missed.
+fn score_section(out: &mut String, p: &Paint, score: &crate::labels::Score) {
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", p.bold(&format!("score against {} ({} labels):", score.labels, score.label_count)));
+    for (level, rows, total) in
+        [("events", &score.events, &score.events_total), ("findings", &score.findings, &score.findings_total)]
+    {
+        let _ = writeln!(out, "  {level:<32} {:>9} {:>9} {:>9} {:>9} {:>9}", "tp", "fp", "fn", "precision", "recall");
+        for r in rows.iter().chain(std::iter::once(total)) {
+            let _ = writeln!(
+                out,
+                "    {:<30} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                r.rule,
+                r.true_positives,
+                r.false_positives,
+                r.false_negatives,
+                ratio(r.precision),
+                ratio(r.recall)
+            );
+        }
+    }
+    for (what, items) in [("missed", &score.missed), ("not labelled", &score.unexpected)] {
+        for m in items {
+            let at = if m.line > 0 { format!("{}:{}", m.file, m.line) } else { m.file.clone() };
+            let _ = writeln!(out, "  {what}: {at}: {} on {} {}", m.rule, m.target.kind, m.target.id);
+        }
+    }
 }

@@ -457,6 +457,9 @@ pub struct Report {
     /// How the findings stand against a baseline (with `--baseline`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::baseline::BaselineSummary>,
+    /// The audit scored against ground truth (with `--labels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<crate::labels::Score>,
     /// Captures and flagged captures per local day and per hour of the week.
     pub timeline: Timeline,
     /// Counters.
