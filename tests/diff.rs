@@ -29,7 +29,7 @@ fn the_must_show_pair_exits_1_with_four_changes_at_high_or_above() {
     let changes = v["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 4);
     let ids: Vec<&str> = changes.iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["never-dropped", "never-dropped", "field-added", "encryption-weakened"]);
+    assert_eq!(ids, ["never-dropped", "never-dropped", "encryption-weakened", "field-added"]);
     for c in changes {
         assert!(["critical", "high"].contains(&c["severity"].as_str().unwrap()), "{c}");
     }

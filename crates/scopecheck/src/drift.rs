@@ -672,6 +672,11 @@ fn list(items: &[String]) -> String {
     items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// A retention as said in a sentence: `for 90 days`, `without a limit`.
+fn kept(n: Option<u32>) -> String {
+    n.map_or_else(|| "without a limit".to_string(), |d| format!("for {d} days"))
+}
+
 fn days(n: Option<u32>) -> String {
     n.map_or_else(|| "no limit".to_string(), |d| format!("{d} days"))
 }
@@ -804,8 +809,10 @@ impl Differ<'_> {
             match old.get(&key).and_then(|&i| os.raw.collect.get(i)) {
                 None => {
                     let level = disclosure(self.taxonomy, &decl.category);
-                    let message =
-                        format!("`{}` is newly captured, as `{}` (sensitivity {level})", decl.field, decl.category);
+                    let message = format!(
+                        "`{}` is newly captured, as `{}` (up to sensitivity {level})",
+                        decl.field, decl.category
+                    );
                     let location = self.n.at(entry);
                     let after = serde_json::to_value(decl).unwrap_or(Value::Null);
                     self.push(Draft {
@@ -861,7 +868,7 @@ impl Differ<'_> {
                 _ => "of the same sensitivity",
             };
             let message = format!(
-                "`{}` is now declared as `{b}` (sensitivity {lb}), {how} than `{a}` (sensitivity {la})",
+                "`{}` is now declared as `{b}` (up to sensitivity {lb}), {how} than `{a}` (up to sensitivity {la})",
                 now.field
             );
             let location = self.n.at(self.n.key_of(entry, "category"));
@@ -886,12 +893,8 @@ impl Differ<'_> {
                 (Some(a), Some(b)) => b > a,
             };
             let kind = if longer { ChangeKind::RetentionLengthened } else { ChangeKind::RetentionShortened };
-            let message = format!(
-                "`{}` is kept for {} instead of {}",
-                now.field,
-                days(now.retention_days),
-                days(was.retention_days)
-            );
+            let message =
+                format!("`{}` is kept {} (was: {})", now.field, kept(now.retention_days), kept(was.retention_days));
             let location = self.n.at(self.n.key_of(entry, "retention_days"));
             self.add(
                 kind,
@@ -947,12 +950,18 @@ impl Differ<'_> {
         }
         let added: Vec<String> = now.iter().filter(|p| !was.contains(p)).cloned().collect();
         let removed: Vec<String> = was.iter().filter(|p| !now.contains(p)).cloned().collect();
+        // A field is used for purposes; a role reads captures for them.
+        let (also, no_longer) = if empty_is_any {
+            ("may also be used for", "may no longer be used for")
+        } else {
+            ("may also read captures for", "may no longer read captures for")
+        };
         if !added.is_empty() {
-            let message = format!("{whose} may also be used for {}", list(&added));
+            let message = format!("{whose} {also} {}", list(&added));
             self.add(ChangeKind::PurposeAdded, what.clone(), message, value(was), value(now), location.clone());
         }
         if !removed.is_empty() {
-            let message = format!("{whose} may no longer be used for {}", list(&removed));
+            let message = format!("{whose} {no_longer} {}", list(&removed));
             self.add(ChangeKind::PurposeRemoved, what, message, value(was), value(now), location);
         }
     }
@@ -976,7 +985,7 @@ impl Differ<'_> {
                 None => {
                     let location = self.o.at(self.o.never_at(c));
                     let message = format!(
-                        "the promise never to capture `{c}` (sensitivity {}) is dropped",
+                        "the promise never to capture `{c}` (up to sensitivity {}) is dropped",
                         disclosure(self.taxonomy, c)
                     );
                     self.add(ChangeKind::NeverDropped, what, message, json!(c), Value::Null, location);
@@ -1063,25 +1072,25 @@ impl Differ<'_> {
                         }
                     }
                 }
-                (gained, lost, " UTC (a week of January or July)".to_string())
+                (gained, lost, "in UTC, over a week of January and one of July".to_string())
             }
             _ => {
                 let (x, y) = (local_week(ow), local_week(nw));
                 let gained = x.iter().zip(&y).map(|(x, y)| *y && !*x).collect();
                 let lost = x.iter().zip(&y).map(|(x, y)| *x && !*y).collect();
                 let zone = nw.or(ow).map_or("UTC", |w| w.tz.name());
-                (gained, lost, format!(" local time ({zone})"))
+                (gained, lost, format!("local time, {zone}"))
             }
         };
         let (g, l) = (count(&gained), count(&lost));
         if g > 0 {
             let message = if nw.is_none() {
                 format!(
-                    "`windows` is dropped: capture is allowed at any time, {g} more minutes a week: {}",
+                    "`windows` is dropped: capture is allowed at any time, {g} more minutes a week ({frame}): {}",
                     runs(&gained)
                 )
             } else {
-                format!("capture is allowed {g} more minutes a week: {},{frame}", runs(&gained))
+                format!("capture is allowed {g} more minutes a week ({frame}): {}", runs(&gained))
             };
             self.add(
                 ChangeKind::WindowsWidened,
@@ -1093,7 +1102,7 @@ impl Differ<'_> {
             );
         }
         if l > 0 {
-            let message = format!("capture is allowed {l} fewer minutes a week: {},{frame}", runs(&lost));
+            let message = format!("capture is allowed {l} fewer minutes a week ({frame}): {}", runs(&lost));
             self.add(ChangeKind::WindowsNarrowed, "windows".into(), message, before, after, location);
         }
     }
@@ -1134,10 +1143,10 @@ impl Differ<'_> {
                 };
                 let kind = if longer { ChangeKind::RetentionLengthened } else { ChangeKind::RetentionShortened };
                 let message = format!(
-                    "store `{}` keeps captures for {} instead of {}",
+                    "store `{}` keeps captures {} (was: {})",
                     s.id,
-                    days(s.retention_days),
-                    days(was.retention_days)
+                    kept(s.retention_days),
+                    kept(was.retention_days)
                 );
                 let location = self.n.at(self.n.key_of(entry, "retention_days"));
                 self.add(
@@ -1176,7 +1185,10 @@ impl Differ<'_> {
             match oa.iter().find(|o| o.role == a.role) {
                 None => {
                     let location = self.n.at(entry);
-                    let message = format!("role `{}` may read captures, for {}", a.role, list(&a.purposes));
+                    let message = match a.purposes.as_slice() {
+                        [] => format!("role `{}` is listed, with no purpose it may read captures for", a.role),
+                        p => format!("role `{}` may read captures for {}", a.role, list(p)),
+                    };
                     let after = serde_json::to_value(a).unwrap_or(Value::Null);
                     self.add(
                         ChangeKind::RoleAdded,

@@ -67,7 +67,8 @@ fn short(v: &Value) -> String {
         Value::Object(map) => {
             let parts: Vec<String> = map
                 .iter()
-                .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+                // Free text (a field's description) is no part of what is compared.
+                .filter(|(k, v)| *k != "description" && !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
                 .map(|(k, v)| format!("{k}: {}", short(v)))
                 .collect();
             format!("{{{}}}", parts.join(", "))
@@ -170,7 +171,7 @@ fn markdown(d: &Drift) -> String {
             "- {} {}: {}. {}",
             severity_icon(c.severity),
             md_code(c.id),
-            md(&c.message),
+            md_prose(&c.message),
             md_prose(c.help)
         );
     }

@@ -50,8 +50,8 @@ fn the_must_show_pair_reports_four_changes_at_high_or_above() {
         vec![
             ("never-dropped", "never[category=content]", Severity::Critical),
             ("never-dropped", "never[field=screen.ocr_text]", Severity::Critical),
-            ("field-added", "collect[field=screen.ocr_text]", Severity::High),
             ("encryption-weakened", "collect[field=session.replay].encryption", Severity::High),
+            ("field-added", "collect[field=screen.ocr_text]", Severity::High),
         ]
     );
     assert_eq!(d.count_at_or_above(Severity::High), 4);
@@ -156,7 +156,7 @@ fn windows_are_compared_minute_by_minute() {
     // Lunch given back.
     let lunch = base.replace("  deny: [\"12:00-13:00\"]\n", "");
     let w = has(&run(base, &lunch), "windows-widened", "windows");
-    assert!(w.message.contains("300 more minutes a week: Mon-Fri 12:00-13:00"), "{}", w.message);
+    assert!(w.message.contains("300 more minutes a week (local time, UTC): Mon-Fri 12:00-13:00"), "{}", w.message);
     // No windows at all: always.
     let always = "program: p\ncollect: []\n";
     let w = has(&run(base, always), "windows-widened", "windows");
@@ -168,7 +168,7 @@ fn windows_are_compared_minute_by_minute() {
     let d = run(base, &ny);
     has(&d, "windows-timezone-changed", "windows.timezone");
     let w = has(&d, "windows-widened", "windows");
-    assert!(w.message.contains("UTC (a week of January or July)"), "{}", w.message);
+    assert!(w.message.contains("(in UTC, over a week of January and one of July): Mon-Fri"), "{}", w.message);
     has(&d, "windows-narrowed", "windows");
     // A zone alias of the same instants changes no minute.
     let etc = base.replace("UTC", "Etc/UTC");
