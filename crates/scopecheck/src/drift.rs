@@ -483,7 +483,7 @@ pub fn diff(old: &Source, new: &Source, options: DiffOptions) -> Result<Drift> {
     d.version();
     let mut changes = d.changes;
     // Most severe first; the sort is stable, so each severity keeps the scope's order.
-    changes.sort_by(|a, b| b.severity.cmp(&a.severity));
+    changes.sort_by_key(|c| std::cmp::Reverse(c.severity));
     let mut by_severity = BTreeMap::new();
     for c in &changes {
         *by_severity.entry(c.severity).or_insert(0) += 1;

@@ -276,8 +276,8 @@ fn runs_are_written_as_windows() {
         }
     }
     assert_eq!(runs(&bits), "Mon-Fri 12:00-13:00");
-    for m in 5 * 1440..7 * 1440 {
-        bits[m] = true;
+    for b in &mut bits[5 * 1440..7 * 1440] {
+        *b = true;
     }
     assert_eq!(runs(&bits), "Mon-Fri 12:00-13:00, Sat,Sun");
     assert_eq!(runs(&vec![true; WEEK]), "all week");
