@@ -16,13 +16,13 @@ impl Printer for MarkdownPrinter {
 }
 
 /// Escapes text for a Markdown table cell or inline text: no markup, no HTML, no line breaks.
-fn md(text: &str) -> String {
+pub(crate) fn md(text: &str) -> String {
     escape(text, &['\\', '`', '*', '_', '[', ']', '<', '>', '|', '#', '~', '!', '&'])
 }
 
 /// Rule metadata (titles, help, references): written as Markdown on purpose (help quotes keys as
 /// code), so only HTML and what would break a line or a table is escaped.
-fn prose(text: &str) -> String {
+pub(crate) fn prose(text: &str) -> String {
     escape(text, &['<', '>', '|', '&'])
 }
 
@@ -45,7 +45,7 @@ fn escape(text: &str, special: &[char]) -> String {
 
 /// A code span: backslash escapes do not work inside one, so a backtick becomes `'`; a pipe is
 /// escaped (GitHub splits table cells on it even inside code), line breaks become spaces.
-fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     let inner: String = text
         .chars()
         .map(|c| match c {
@@ -58,7 +58,7 @@ fn code(text: &str) -> String {
     format!("`{}`", inner.replace('|', "\\|"))
 }
 
-fn icon(s: Severity) -> &'static str {
+pub(crate) fn icon(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "🟥",
         Severity::High => "🟧",

@@ -34,6 +34,9 @@ pub use junit::JunitPrinter;
 pub use markdown::MarkdownPrinter;
 pub use sarif::SarifPrinter;
 pub use timeline::{HourOfWeek, MAX_TIMELINE_DAYS, Tally, Timeline};
+// Shared with the drift report (`scopecheck diff`).
+pub(crate) use markdown::{code as md_code, icon as severity_icon, md, prose as md_prose};
+pub(crate) use sarif::{rule_name, sarif_level, security_severity, uri as sarif_uri};
 
 /// Version of the JSON report format. Bumped on any incompatible change.
 pub const REPORT_FORMAT_VERSION: u32 = 2;

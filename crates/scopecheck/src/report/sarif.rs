@@ -18,7 +18,7 @@ use super::{FINGERPRINT_SCHEME, InputLocation, Printer, Report};
 use crate::rules::{RuleMeta, Severity};
 use serde_json::{Value, json};
 
-fn sarif_level(s: Severity) -> &'static str {
+pub(crate) fn sarif_level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -28,7 +28,7 @@ fn sarif_level(s: Severity) -> &'static str {
 
 /// GitHub's `security-severity`: a CVSS-like score it buckets as critical (≥ 9.0), high
 /// (7.0–8.9), medium (4.0–6.9) and low (0.1–3.9).
-fn security_severity(s: Severity) -> &'static str {
+pub(crate) fn security_severity(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "9.5",
         Severity::High => "8.0",
