@@ -17,7 +17,7 @@ fn builtin_without(drop: &str) -> String {
 /// A small suite with an inline scope, around `cases`.
 fn small_suite(cases: &str) -> String {
     format!(
-        "name: small\nscope:\n  program: demo\n  collect:\n    - field: \"ui.*\"\n      category: behavior.app_interaction\n      purposes: [analytics]\n  never:\n    - category: health\ndefaults:\n  event: {{ts: \"2026-05-12T10:00:00Z\", program: demo, subject: e-777, subject_kind: employee, store: raw}}\ncases:\n{cases}"
+        "name: small\nscope:\n  program: demo\n  collect:\n    - field: \"ui.*\"\n      category: behavior.app_interaction\n      purposes: [analytics]\n  never:\n    - category: health\ndefaults:\n  event: {{ts: \"2026-05-12T10:00:00Z\", program: demo, subject: e-777, subject_kind: employee}}\ncases:\n{cases}"
     )
 }
 
@@ -27,7 +27,7 @@ const WRONG: &str = "  - name: clicks are clean
     expect: {rules: [], decision: allow}
   - name: a chat message is only undisclosed
     event:
-      data: {ui: {action: send}, chat: {text: \"see you at the clinic, my chemo starts monday\"}}
+      data: {ui: {action: send}, chat: {text: \"diagnosed with type 2 diabetes, on metformin 500mg\"}}
     expect:
       rules: [undisclosed-field]
       decision: redact
@@ -73,13 +73,13 @@ fn a_rule_without_a_case_fails_min_coverage_and_is_named() {
     let out = test_run(&[&suite, "--min-coverage", "100"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("coverage 91.7% is below the minimum 100%; no case covers: purpose-creep"),
+        out.stdout.contains("coverage 90.9% is below the minimum 100%; no case covers: purpose-creep"),
         "{}",
         out.stdout
     );
-    // 11 of 12 rules is 91.7 %, which meets 91.7 and not 92.
-    assert_eq!(test_run(&[&suite, "--min-coverage", "91.7"]).code, 0);
-    assert_eq!(test_run(&[&suite, "--min-coverage", "92"]).code, 1);
+    // 10 of the 11 built-in rules is 90.9 %, which meets 90.9 and not 91.
+    assert_eq!(test_run(&[&suite, "--min-coverage", "90.9"]).code, 0);
+    assert_eq!(test_run(&[&suite, "--min-coverage", "91"]).code, 1);
 }
 
 #[test]
@@ -168,7 +168,9 @@ fn json_output_shape() {
     assert_eq!(c["unexpected"], serde_json::json!(["never-collect"]));
     assert_eq!(c["missing"], serde_json::json!([]));
     assert_eq!(c["actual"]["decision"], "redact");
-    assert!(c["actual"]["findings"].as_array().unwrap().iter().all(|f| f["rule"].is_string() && f["target"].is_string()));
+    assert!(
+        c["actual"]["findings"].as_array().unwrap().iter().all(|f| f["rule"].is_string() && f["target"].is_string())
+    );
     let cov = &v["coverage"];
     assert_eq!(cov["min"], 50.0);
     assert_eq!(cov["met"], false);

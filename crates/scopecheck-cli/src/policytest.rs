@@ -10,7 +10,6 @@ use scopecheck::decide::{DecideOptions, Mode};
 use scopecheck::policytest::{self, PathRef, ScopeRef, StoresRef, Suite, TestRun};
 use scopecheck::rules::Severity;
 use scopecheck::{Error, ErrorKind, Location, Setup, Source};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
