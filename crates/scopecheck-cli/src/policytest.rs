@@ -147,7 +147,10 @@ fn named_here(r: &PathRef, resolved: &Path, e: Error) -> Error {
         r.at.clone(),
         format!("{} (`{}` is read from `{}`, relative to the suite file)", e.message, r.path, resolved.display()),
     );
-    err.help = e.help;
+    // Paths in a suite are relative to the suite file, not to the current directory.
+    err.help = e.help.map(|h| {
+        h.replace("it is relative to the current directory", "a path in a suite is relative to the suite file's folder")
+    });
     err
 }
 
