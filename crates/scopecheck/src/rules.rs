@@ -197,26 +197,45 @@ fn strip_policy_id(msg: &str) -> String {
     msg.to_string()
 }
 
-/// Byte offsets of each policy (`permit`/`forbid` at the start of a policy) in source order.
+/// Byte offsets of each policy (`permit`/`forbid` at the start of a line, outside brackets,
+/// strings and comments) in source order. Strings are skipped whole: an annotation such as
+/// `@reference("Art. 5(1)(b); https://...")` holds brackets, `;` and `//` that are not code.
 fn policy_offsets(text: &str) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut offset = 0;
     let mut depth = 0i32;
-    for line in text.split_inclusive('\n') {
-        let code = line.split("//").next().unwrap_or("");
-        let trimmed = code.trim_start();
-        if depth == 0 && (trimmed.starts_with("permit") || trimmed.starts_with("forbid")) {
-            out.push(offset + (code.len() - trimmed.len()));
+    let (mut in_string, mut escaped, mut in_comment, mut line_start) = (false, false, false, true);
+    for (i, ch) in text.char_indices() {
+        if ch == '\n' {
+            (in_comment, line_start) = (false, true);
+            continue;
         }
-        for ch in code.chars() {
-            match ch {
-                '(' | '{' | '[' => depth += 1,
-                ')' | '}' | ']' => depth -= 1,
-                ';' => depth = 0,
+        if in_comment {
+            continue;
+        }
+        if in_string {
+            match (escaped, ch) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
                 _ => {}
             }
+            continue;
         }
-        offset += line.len();
+        if ch.is_whitespace() {
+            continue;
+        }
+        let rest = text.get(i..).unwrap_or("");
+        if std::mem::take(&mut line_start) && depth == 0 && (rest.starts_with("permit") || rest.starts_with("forbid")) {
+            out.push(i);
+        }
+        match ch {
+            '/' if rest.starts_with("//") => in_comment = true,
+            '"' => in_string = true,
+            '(' | '{' | '[' => depth += 1,
+            ')' | '}' | ']' => depth -= 1,
+            ';' => depth = 0,
+            _ => {}
+        }
     }
     out
 }

@@ -31,6 +31,7 @@ use std::str::FromStr;
 pub use html::HtmlPrinter;
 pub use human::HumanPrinter;
 pub use junit::JunitPrinter;
+pub(crate) use junit::xml_escape;
 pub use markdown::MarkdownPrinter;
 pub use sarif::SarifPrinter;
 pub use timeline::{HourOfWeek, MAX_TIMELINE_DAYS, Tally, Timeline};
