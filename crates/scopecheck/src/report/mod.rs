@@ -13,6 +13,7 @@ mod html;
 mod human;
 mod junit;
 mod markdown;
+mod person_html;
 mod sarif;
 mod svg;
 mod timeline;
@@ -32,6 +33,7 @@ pub use html::HtmlPrinter;
 pub use human::HumanPrinter;
 pub use junit::JunitPrinter;
 pub use markdown::MarkdownPrinter;
+pub use person_html::render_person_html;
 pub use sarif::SarifPrinter;
 pub use timeline::{HourOfWeek, MAX_TIMELINE_DAYS, Tally, Timeline};
 
