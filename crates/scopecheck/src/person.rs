@@ -836,7 +836,8 @@ impl PersonReport {
         for f in &self.fields {
             let cats = if f.categories.is_empty() { "unclassified".to_string() } else { f.categories.join(", ") };
             let notice = if f.declared { "in the notice" } else { "NOT in the notice" };
-            writeln!(w, "  {} ({cats}; {notice}): {} events", f.path, f.events)?;
+            let n = if f.events == 1 { "1 event".to_string() } else { format!("{} events", f.events) };
+            writeln!(w, "  {} ({cats}; {notice}): {n}", f.path)?;
         }
         writeln!(w, "\nRead by:")?;
         if self.access.is_empty() {
@@ -865,7 +866,7 @@ impl PersonReport {
             };
             writeln!(
                 w,
-                "  {} {} on {} {}: {} times{accepted}",
+                "  {} {} on {} {}: count {}{accepted}",
                 f.severity.as_str(),
                 f.rule,
                 f.target.kind,

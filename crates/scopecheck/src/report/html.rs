@@ -71,6 +71,7 @@ ul.plain{margin:0;padding-left:1.1rem}
 .bl{display:inline-block;padding:0 .35em;border-radius:3px;font-weight:600;font-size:12px;border:1px solid}
 .bl-accepted{color:#1e5e22;background:#edf7ee;border-color:#2e7d32}.bl-failing{color:#5a0000;background:#fdecea;border-color:#8b0000}
 tr.baselined td,tr.baselined th{color:var(--muted)}
+td.values code{white-space:pre-wrap}
 .cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}
 .card{border:1px solid var(--line);border-radius:4px;padding:.4rem .7rem;min-width:9rem}
 .card b{display:block;font-size:1.3rem}

@@ -164,7 +164,7 @@ fn fields(out: &mut String, r: &PersonReport) {
         };
         let _ = writeln!(
             out,
-            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{notice}</td><td class=\"n\">{}</td><td class=\"ts\">{}</td><td class=\"ts\">{}</td><td>{}</td><td>{values}</td></tr>",
+            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{notice}</td><td class=\"n\">{}</td><td class=\"ts\">{}</td><td class=\"ts\">{}</td><td>{}</td><td class=\"values\">{values}</td></tr>",
             esc(&f.path),
             codes(&f.categories),
             f.events,
