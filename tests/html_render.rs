@@ -305,3 +305,64 @@ fn console_errors_are_caught() {
     std::fs::write(&clean, "<!doctype html><html><head><title>t</title></head><body><p>x</p></body></html>").unwrap();
     assert!(render(&chromium, &clean, None).console.is_empty());
 }
+
+/// The text of the element `<tag ... id="ID"...>…</tag>` (the first one, not nested).
+fn element(html: &str, tag: &str, id: &str) -> String {
+    let open = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
+    let start = html[..open].rfind(&format!("<{tag}")).unwrap();
+    let end = html[open..].find(&format!("</{tag}>")).unwrap() + open + tag.len() + 3;
+    html[start..end].to_string()
+}
+
+#[test]
+fn baselined_findings_are_marked_with_reason_owner_expiry_and_status() {
+    std::fs::create_dir_all(tmp_dir()).unwrap();
+    let file = tmp_dir().join("html-baseline.yaml");
+    let _ = std::fs::remove_file(&file);
+    let b = file.display().to_string();
+    let made = audit_fixture(
+        "mci",
+        &[
+            "--baseline",
+            &b,
+            "--update-baseline",
+            "--today",
+            "2026-12-02",
+            "--baseline-owner",
+            "privacy@example.com",
+            "--baseline-reason",
+            "agent 4.2 removes it (TICKET-118)",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(made.code <= 1, "{}", made.stderr);
+    // One acceptance expired, one entry that matches nothing.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replacen("expires: 2027-03-02", "expires: 2026-11-30", 1);
+    let text = format!(
+        "{text}- fingerprint: 00000000000000000000000000000000\n  rule: undisclosed-field\n  target: field gone.field\n  categories: []\n  reason: the field was removed\n  owner: old-team@example.com\n  expires: 2027-01-01\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = audit_fixture("mci", &["--baseline", &b, "--today", "2026-12-02", "--format", "html"]);
+    assert_eq!(out.code, 1, "the expired acceptance fails: {}", out.stderr);
+    let html = &out.stdout;
+    assert!(html.contains("<a href=\"#baseline\">Baseline</a>"), "the nav links the section");
+    let section = element(html, "section", "baseline");
+    assert!(section.contains("<b>1</b>expired (failing)"), "{section}");
+    assert!(section.contains("<b>1</b>unused entries"), "{section}");
+    assert!(section.contains("old-team@example.com") && section.contains("gone.field"), "unused entries listed");
+    let findings = element(html, "table", "findings-table");
+    assert!(findings.contains("<th scope=\"col\">baseline</th>"));
+    assert!(findings.contains("<span class=\"bl bl-failing\">expired</span> fails the gate: expired on"));
+    assert!(findings.contains("<span class=\"bl bl-accepted\">accepted</span> until"));
+    assert!(findings.contains("agent 4.2 removes it (TICKET-118)"));
+    assert!(findings.contains("owner privacy@example.com"));
+    assert!(findings.contains("class=\"finding baselined\""));
+    insta::assert_snapshot!("html_mci_baseline_section", common::stable(&section));
+    insta::assert_snapshot!("html_mci_baseline_findings", common::stable(&findings));
+    // Without a baseline there is no baseline column or section.
+    let plain = audit_fixture("mci", &["--format", "html"]).stdout;
+    assert!(!plain.contains("id=\"baseline\""));
+    assert!(!plain.contains("<th scope=\"col\">baseline</th>"));
+}

@@ -196,6 +196,11 @@ struct AuditArgs {
     /// The date the baseline's expiry dates are held against (default: today, UTC).
     #[arg(long, value_name = "DATE", hide = true, value_parser = parse_date)]
     today: Option<chrono::NaiveDate>,
+    /// Subject access report: what the captures hold about the one person whose `subject` is ID
+    /// (fields, categories and their own values, when, where, who read them, what the notice did
+    /// not cover), and nothing of anyone else. Formats human, json and html; written 0600.
+    #[arg(long, value_name = "ID")]
+    person: Option<String>,
 }
 
 fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -547,6 +552,9 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     // Checked before anything is read, so a typo or an unwritable folder costs nothing.
     a.output.check_writable(Format::Human)?;
     refuse_overwriting_inputs(&a)?;
+    if let Some(id) = &a.person {
+        check_person_args(&a, id)?;
+    }
     let mut s = setup(&a.load)?;
     s.options.show_evidence = a.show_evidence;
     s.options.min_confidence = a.min_confidence;
@@ -573,12 +581,15 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     engine.value_tags = pseudonyms.clone();
     let options = AuditOptions { strict: a.strict, pseudonyms };
     let engine = std::sync::Arc::new(engine);
-    // Reports holding evidence in clear are their owner's alone (0600).
-    let _sensitive = output::sensitive(a.show_evidence);
+    // Reports holding evidence in clear, or one person's data, are their owner's alone (0600).
+    let _sensitive = output::sensitive(a.show_evidence || a.person.is_some());
     let mut auditor = scopecheck::audit::Auditor::new(engine, options)?;
     if let Some(path) = &a.labels {
         let text = input::read_text(path, "the labels", ErrorKind::Input)?;
         auditor.score_against(scopecheck::labels::Scorer::parse(&text, &path.display().to_string())?);
+    }
+    if let Some(id) = &a.person {
+        auditor.track_person(id);
     }
     let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
     for (paths, kind, what) in
@@ -602,16 +613,74 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             auditor.add_digest(file, sha256, bytes);
         }
     }
-    let mut report = auditor.finish()?;
+    let (mut report, person) = auditor.finish_with_person()?;
     // The scope as declared, for the HTML page (never in the JSON report).
     report.scope_text = s.scope.as_ref().map(|src| src.text.clone());
     let expired = apply_baseline(&a, &mut report, io)?;
+    if let Some(mut person) = person {
+        person.take_baseline(&report);
+        a.output.write_each(Format::Human, io, |format, _, w| match format {
+            Format::Json => person.write_json(w),
+            Format::Html => w.write_all(scopecheck::report::render_person_html(&person).as_bytes()),
+            Format::Human => person.write_human(w),
+            // Refused before reading (check_person_args).
+            other => Err(std::io::Error::other(format!("--person does not write {}", other.as_str()))),
+        })?;
+        let expired: Vec<&scopecheck::person::PersonFinding> = person
+            .findings
+            .iter()
+            .filter(|f| {
+                f.baseline.as_ref().is_some_and(|b| b.status == scopecheck::baseline::AcceptanceStatus::Expired)
+            })
+            .collect();
+        let failing = a.fail_on.0.map_or(0, |s| person.count_at_or_above(s));
+        return Ok(if failing > 0 || !expired.is_empty() { 1 } else { 0 });
+    }
     a.output.write_each(Format::Human, io, |format, color, w| format.printer(color).print(&report, w))?;
     for e in &expired {
         let _ = writeln!(io.stderr, "error: {e}");
     }
     let failing = a.fail_on.0.map_or(0, |s| report.count_at_or_above(s));
     Ok(if failing > 0 || !expired.is_empty() { 1 } else { 0 })
+}
+
+/// `--person`: the options that would show or change more than one person's report are refused,
+/// before anything is read.
+fn check_person_args(a: &AuditArgs, id: &str) -> Result<(), Error> {
+    let refuse = |at: &str, msg: &str, help: &str| {
+        Err(Error::new(ErrorKind::Input, Location::file(at), msg.to_string()).with_help(help.to_string()))
+    };
+    if id.trim().is_empty() {
+        return refuse(
+            "--person",
+            "the person's id is empty",
+            "give the `subject` id of the person, e.g. `--person e-10428`",
+        );
+    }
+    if a.show_evidence {
+        return refuse(
+            "--show-evidence",
+            "--show-evidence cannot be used with --person",
+            "leave out --show-evidence: the person report already shows that person's own values, and must show no one else's",
+        );
+    }
+    if a.update_baseline {
+        return refuse(
+            "--update-baseline",
+            "--update-baseline cannot be used with --person",
+            "update the baseline from the organisation's audit (without --person); --person only reads it",
+        );
+    }
+    for (format, _) in a.output.targets(Format::Human)? {
+        if !matches!(format, Format::Human | Format::Json | Format::Html) {
+            return refuse(
+                "--format",
+                &format!("--person writes human, json or html, not {}", format.as_str()),
+                "use --format json or --format html for the person's report; sarif, junit and markdown are for the organisation's audit (without --person)",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `--baseline` (and `--update-baseline`): marks the findings, warns of unused entries, and

@@ -116,6 +116,8 @@ pub struct Auditor {
     timeline: Timeline,
     /// Ground truth the audit is scored against (`--labels`).
     scorer: Option<crate::labels::Scorer>,
+    /// The one person a subject access report follows (`--person`).
+    tracker: Option<crate::person::Tracker>,
 }
 
 impl Auditor {
@@ -133,12 +135,18 @@ impl Auditor {
             rejected: BTreeSet::new(),
             timeline,
             scorer: None,
+            tracker: None,
         })
     }
 
     /// Scores the audit, event by event and finding by finding, against these labels.
     pub fn score_against(&mut self, labels: crate::labels::Scorer) {
         self.scorer = Some(labels);
+    }
+
+    /// Also follows the person whose `subject` is `id`, for [`Auditor::finish_with_person`].
+    pub fn track_person(&mut self, id: &str) {
+        self.tracker = Some(crate::person::Tracker::new(id, self.eval.engine()));
     }
 
     /// The evaluator (to change its switches, or read its statistics).
@@ -243,12 +251,30 @@ impl Auditor {
             Ok(c) => c,
             Err(r) => return self.record_rejection(file, line, r.reason, false),
         };
-        let outcome = match self.eval.evaluate(&cap) {
+        // The followed person's events are evaluated with their fields observed.
+        let mine = self.tracker.as_ref().is_some_and(|t| t.is(cap.subject.as_deref()));
+        if mine {
+            self.eval.set_field_observations(true);
+        }
+        let outcome = self.eval.evaluate(&cap);
+        if mine {
+            self.eval.set_field_observations(false);
+        }
+        let outcome = match outcome {
             Ok(o) => o,
-            Err(EvalFailure::Rejected(r)) => return self.record_rejection(file, line, r.reason, false),
+            Err(EvalFailure::Rejected(r)) => {
+                if let (true, Some(t)) = (mine, &mut self.tracker) {
+                    t.not_evaluated();
+                }
+                return self.record_rejection(file, line, r.reason, false);
+            }
             Err(EvalFailure::Error(e)) => return Err(e),
         };
         self.summary.records_evaluated += 1;
+        if let (true, Some(t)) = (mine, &mut self.tracker) {
+            let at = InputLocation::line(self.files.get(file).map_or("<input>", |(n, _)| n.as_str()), line);
+            t.capture(&cap, &outcome, &at);
+        }
         self.timeline.record(&cap.ts, !outcome.hits.is_empty());
         let show = self.eval.engine().options.show_evidence;
         let person = cap.subject.as_deref().map(|id| Person {
@@ -336,6 +362,9 @@ impl Auditor {
             let name = self.files.get(file).map_or("<input>", |(n, _)| n.as_str());
             scorer.line(name, line, by_fire.keys().filter_map(|(f, t)| Some((rules.rule(f.rule)?.id.as_str(), t))));
         }
+        if let Some(t) = &mut self.tracker {
+            t.access(&access, &at, &by_fire);
+        }
         for ((fire, target), paths) in by_fire {
             let actor = e.actor.as_deref().unwrap_or("(unknown actor)");
             let evidence = match fire.evidence {
@@ -386,7 +415,13 @@ impl Auditor {
     }
 
     /// Decides stores and retention, and builds the report.
-    pub fn finish(mut self) -> Result<Report> {
+    pub fn finish(self) -> Result<Report> {
+        self.finish_with_person().map(|(report, _)| report)
+    }
+
+    /// [`Auditor::finish`], and the subject access report of the person followed
+    /// ([`Auditor::track_person`]), if any.
+    pub fn finish_with_person(mut self) -> Result<(Report, Option<crate::person::PersonReport>)> {
         // Retention of each field in each store that holds it (decided when first met).
         for kept in self.eval.kept_fields() {
             for fire in kept.fires.iter() {
@@ -421,6 +456,9 @@ impl Auditor {
                     _ => None,
                 };
                 let scope_file = engine.scope.file.clone();
+                if let Some(t) = &mut self.tracker {
+                    t.kept(fire.rule, &target, &kept.path, &kept.store, evidence.as_deref());
+                }
                 let acc = self.acc(fire.rule, target);
                 if let Some((line, column)) = promise {
                     acc.example(&InputLocation { file: scope_file, line, column: Some(column) });
@@ -455,6 +493,9 @@ impl Auditor {
                     .then(|| self.eval.engine().scope.lines.stores.get(&store).copied())
                     .flatten();
                 let scope_file = self.eval.engine().scope.file.clone();
+                if let Some(t) = &mut self.tracker {
+                    t.store(fire.rule, &target, &store, evidence.as_deref());
+                }
                 let acc = self.acc(fire.rule, target);
                 if let (Some((line, column)), true) = (promise, acc.examples.is_empty()) {
                     acc.example(&InputLocation { file: scope_file, line, column: Some(column) });
@@ -470,10 +511,18 @@ impl Auditor {
             }
         }
         self.summary.stores_observed = self.eval.engine().inventory.len() as u64;
+        let engine = Arc::clone(self.eval.engine());
+        let tracker = self.tracker.take();
         let scorer = self.scorer.take();
+        let pseudonyms = self.options.pseudonyms.clone();
         let mut report = self.build()?;
         report.score = scorer.map(|s| s.finish(&report.findings));
-        Ok(report)
+        let person = tracker.map(|t| {
+            let mut p = t.report(&engine, &report);
+            p.person.pseudonym = pseudonyms.map(|k| k.pseudonym(&p.person.subject));
+            p
+        });
+        Ok((report, person))
     }
 
     fn build(self) -> Result<Report> {

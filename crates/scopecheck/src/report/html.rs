@@ -11,6 +11,7 @@
 
 use super::svg::{cell_bar, days_chart, hour_heatmap, severity_bars};
 use super::{EvidenceMode, Finding, InputRole, Printer, Report};
+use crate::baseline::AcceptanceStatus;
 use crate::rules::Severity;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -46,7 +47,7 @@ pub(crate) fn esc(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 :root{--fg:#1b1b1b;--muted:#5c5c5c;--line:#d6d6d6;--bg2:#f5f6f8}
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--fg);margin:0 auto;padding:1rem 1.5rem;max-width:72rem}
 h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.2rem;margin:1.6rem 0 .5rem;border-bottom:1px solid var(--line);padding-bottom:.2rem}
@@ -67,6 +68,10 @@ ul.plain{margin:0;padding-left:1.1rem}
 .sev-critical{background:#8b0000}.sev-high{background:#d0461a}.sev-medium{background:#b07800}.sev-low{background:#2a6fa8}.sev-info{background:#6b6b6b}
 .banner{border:3px solid #8b0000;background:#fdecea;color:#5a0000;padding:.6rem .9rem;font-weight:700;margin:.6rem 0}
 .ok{border:2px solid #2e7d32;background:#edf7ee;padding:.5rem .8rem}
+.bl{display:inline-block;padding:0 .35em;border-radius:3px;font-weight:600;font-size:12px;border:1px solid}
+.bl-accepted{color:#1e5e22;background:#edf7ee;border-color:#2e7d32}.bl-failing{color:#5a0000;background:#fdecea;border-color:#8b0000}
+tr.baselined td,tr.baselined th{color:var(--muted)}
+td.values code{white-space:pre-wrap}
 .cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}
 .card{border:1px solid var(--line);border-radius:4px;padding:.4rem .7rem;min-width:9rem}
 .card b{display:block;font-size:1.3rem}
@@ -76,11 +81,11 @@ details>summary{cursor:pointer;font-weight:600}
 footer{margin-top:2rem;color:var(--muted);font-size:12px}
 @media print{body{max-width:none;padding:0;font-size:11px}nav{display:none}h2{break-after:avoid}
 tr,svg.chart,.card{break-inside:avoid}pre{white-space:pre-wrap;max-height:none}a{color:inherit;text-decoration:none}
-.sev,.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+.sev,.banner,.bl{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 ";
 
 /// `sha256-…` of the style sheet, for the Content-Security-Policy.
-fn style_hash() -> String {
+pub(super) fn style_hash() -> String {
     format!("sha256-{}", base64(&Sha256::digest(STYLE.as_bytes())))
 }
 
@@ -107,7 +112,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 /// Escapes `text`, and shows its `code` spans (rule texts quote keys in backticks) as code.
-fn prose(text: &str) -> String {
+pub(super) fn prose(text: &str) -> String {
     let escaped = esc(text);
     let parts: Vec<&str> = escaped.split('`').collect();
     if parts.len().is_multiple_of(2) {
@@ -126,7 +131,7 @@ fn prose(text: &str) -> String {
     out
 }
 
-fn sev_badge(s: Severity) -> String {
+pub(super) fn sev_badge(s: Severity) -> String {
     format!("<span class=\"sev sev-{0}\">{0}</span>", s.as_str())
 }
 
@@ -156,6 +161,7 @@ fn render_html(report: &Report) -> String {
     );
     header(&mut out, report);
     summary(&mut out, report);
+    baseline(&mut out, report);
     by_severity_and_category(&mut out, report);
     timeline(&mut out, report);
     people(&mut out, report);
@@ -198,8 +204,10 @@ fn header(out: &mut String, report: &Report) {
             EvidenceMode::Shown => "<strong>shown in clear</strong>",
         }
     );
-    out.push_str(
-        "<nav aria-label=\"Sections\"><ul><li><a href=\"#summary\">Summary</a></li><li><a href=\"#by-severity\">By severity and category</a></li>\
+    let baseline_link = if report.baseline.is_some() { "<li><a href=\"#baseline\">Baseline</a></li>" } else { "" };
+    let _ = write!(
+        out,
+        "<nav aria-label=\"Sections\"><ul><li><a href=\"#summary\">Summary</a></li>{baseline_link}<li><a href=\"#by-severity\">By severity and category</a></li>\
          <li><a href=\"#timeline\">Over time</a></li><li><a href=\"#people\">People affected</a></li><li><a href=\"#findings\">Findings</a></li>\
          <li><a href=\"#evidence\">Evidence</a></li><li><a href=\"#rejected\">Rejected lines</a></li><li><a href=\"#scope\">Scope</a></li>\
          <li><a href=\"#policies\">Policies</a></li><li><a href=\"#provenance\">Provenance</a></li></ul></nav>\n</header>\n",
@@ -262,6 +270,92 @@ fn summary(out: &mut String, report: &Report) {
             let _ = writeln!(out, "<li>{}</li>", esc(w));
         }
         out.push_str("</ul>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+/// How a finding stands against the baseline, for its table cell; `None` without a baseline.
+fn baseline_status(report: &Report, f: &Finding) -> Option<String> {
+    report.baseline.as_ref()?;
+    let Some(b) = &f.baseline else {
+        return Some("<span class=\"bl bl-failing\">new</span> no entry accepts it: fails the gate".into());
+    };
+    let (badge, what) = match b.status {
+        AcceptanceStatus::Accepted => ("<span class=\"bl bl-accepted\">accepted</span>", "until".to_string()),
+        AcceptanceStatus::Expired => {
+            ("<span class=\"bl bl-failing\">expired</span>", "fails the gate: expired on".to_string())
+        }
+        AcceptanceStatus::NewCategories => (
+            "<span class=\"bl bl-failing\">new categories</span>",
+            format!(
+                "fails the gate: the entry does not accept {}; accepted until",
+                b.new_categories.iter().map(|c| format!("<code>{}</code>", esc(c))).collect::<Vec<_>>().join(" ")
+            ),
+        ),
+    };
+    Some(format!(
+        "{badge} {what} <span class=\"ts\">{}</span><br>{}<br><small>owner {}</small>",
+        esc(&b.expires),
+        esc(&b.reason),
+        esc(&b.owner)
+    ))
+}
+
+/// The baseline: what it accepted, what fails, and its entries no finding used.
+fn baseline(out: &mut String, report: &Report) {
+    let Some(b) = &report.baseline else { return };
+    out.push_str("<section aria-labelledby=\"baseline\">\n<h2 id=\"baseline\">Baseline</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p>Findings accepted for now in <code>{}</code>, each with a reason, an owner and an expiry date. Accepted findings stay listed, marked, and do not fail the gate; an expired acceptance, or a category the entry does not accept, fails it.</p>",
+        esc(&b.file)
+    );
+    out.push_str("<div class=\"cards\">\n");
+    let _ = writeln!(out, "<div class=\"card\" id=\"baseline-accepted\"><b>{}</b>accepted</div>", b.accepted);
+    let _ = writeln!(out, "<div class=\"card\" id=\"baseline-expired\"><b>{}</b>expired (failing)</div>", b.expired);
+    let _ = writeln!(out, "<div class=\"card\" id=\"baseline-new\"><b>{}</b>new (not accepted)</div>", b.new);
+    let _ = writeln!(out, "<div class=\"card\" id=\"baseline-unused\"><b>{}</b>unused entries</div>", b.unused.len());
+    out.push_str("</div>\n");
+    let accepted: Vec<(usize, &Finding)> =
+        report.findings.iter().enumerate().filter(|(_, f)| f.baseline.is_some()).collect();
+    if !accepted.is_empty() {
+        out.push_str("<table id=\"baseline-table\">\n<caption>Findings with an entry in the baseline</caption>\n<thead><tr><th scope=\"col\">finding</th><th scope=\"col\">rule</th><th scope=\"col\">target</th><th scope=\"col\">status</th><th scope=\"col\">reason</th><th scope=\"col\">owner</th><th scope=\"col\">expires</th></tr></thead>\n<tbody>\n");
+        for (i, f) in accepted {
+            let Some(a) = &f.baseline else { continue };
+            let status = match a.status {
+                AcceptanceStatus::Accepted => "<span class=\"bl bl-accepted\">accepted</span>",
+                AcceptanceStatus::Expired => "<span class=\"bl bl-failing\">expired: failing</span>",
+                AcceptanceStatus::NewCategories => "<span class=\"bl bl-failing\">new categories: failing</span>",
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td><a href=\"#f{n}\">#{n}</a></td><td><code>{}</code></td><td>{} <code>{}</code></td><td>{status}</td><td>{}</td><td>{}</td><td class=\"ts\">{}</td></tr>",
+                esc(&f.rule),
+                f.target.kind,
+                esc(&f.target.id),
+                esc(&a.reason),
+                esc(&a.owner),
+                esc(&a.expires),
+                n = i + 1
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    if b.unused.is_empty() {
+        out.push_str("<p>Every entry of the baseline matched a finding.</p>\n");
+    } else {
+        out.push_str("<table id=\"baseline-unused-table\">\n<caption>Entries that match no finding: remove them, so the file does not rot</caption>\n<thead><tr><th scope=\"col\">fingerprint</th><th scope=\"col\">rule</th><th scope=\"col\">target</th><th scope=\"col\">owner</th></tr></thead>\n<tbody>\n");
+        for u in &b.unused {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&u.fingerprint),
+                u.rule.as_deref().map_or("–".into(), |r| format!("<code>{}</code>", esc(r))),
+                u.target.as_deref().map_or("–".into(), |t| format!("<code>{}</code>", esc(t))),
+                esc(&u.owner)
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
     }
     out.push_str("</section>\n");
 }
@@ -362,13 +456,19 @@ fn findings(out: &mut String, report: &Report) {
         "<table id=\"findings-table\">\n<caption>One finding per rule and target, most severe first</caption>\n<thead><tr>\
          <th scope=\"col\">#</th><th scope=\"col\">severity</th><th scope=\"col\">rule</th><th scope=\"col\">what</th>\
          <th scope=\"col\">target</th><th scope=\"col\">categories</th><th scope=\"col\" class=\"n\">count</th>\
-         <th scope=\"col\" class=\"n\">people</th><th scope=\"col\">first seen</th><th scope=\"col\">last seen</th></tr></thead>\n<tbody>\n",
+         <th scope=\"col\" class=\"n\">people</th><th scope=\"col\">first seen</th><th scope=\"col\">last seen</th>",
     );
+    if report.baseline.is_some() {
+        out.push_str("<th scope=\"col\">baseline</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
     for (i, f) in report.findings.iter().enumerate() {
         let cats: Vec<String> = f.categories.iter().map(|c| format!("<code>{}</code>", esc(c))).collect();
+        let status = baseline_status(report, f).map(|s| format!("<td>{s}</td>")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "<tr class=\"finding\" id=\"f{n}\" data-fingerprint=\"{fp}\"><th scope=\"row\">{n}</th><td>{}</td><td class=\"rule\"><code>{}</code></td><td>{}</td><td>{} <code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"ts\">{}</td><td class=\"ts\">{}</td></tr>",
+            "<tr class=\"finding{}\" id=\"f{n}\" data-fingerprint=\"{fp}\"><th scope=\"row\">{n}</th><td>{}</td><td class=\"rule\"><code>{}</code></td><td>{}</td><td>{} <code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"ts\">{}</td><td class=\"ts\">{}</td>{status}</tr>",
+            if f.baselined { " baselined" } else { "" },
             sev_badge(f.severity),
             esc(&f.rule),
             prose(&f.title),

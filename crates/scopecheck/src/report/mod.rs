@@ -13,6 +13,7 @@ mod html;
 mod human;
 mod junit;
 mod markdown;
+mod person_html;
 mod sarif;
 mod svg;
 mod timeline;
@@ -33,6 +34,7 @@ pub use human::HumanPrinter;
 pub use junit::JunitPrinter;
 pub(crate) use junit::xml_escape;
 pub use markdown::MarkdownPrinter;
+pub use person_html::render_person_html;
 pub use sarif::SarifPrinter;
 pub use timeline::{HourOfWeek, MAX_TIMELINE_DAYS, Tally, Timeline};
 // Shared with the drift report (`scopecheck diff`).
