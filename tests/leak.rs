@@ -187,3 +187,106 @@ fn enforce_lets_no_secret_through() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Panic messages: a panic (a bug, say in a dependency) may quote the input; the binary prints a
+// fixed text instead and exits 2.
+
+#[test]
+fn a_panic_message_is_withheld_unless_asked_for() {
+    use scopecheck_cli::crash::{SHOW_PANIC_VAR, message};
+    let payload = format!("invalid value {} for {} at line 3", SECRETS[0], PEOPLE[0]);
+    let here = std::panic::Location::caller();
+    let withheld = message(Some(here), Some("main"), Some(&payload), false);
+    assert_clean("the panic text", &withheld, true);
+    // It says where (code, not data), that it is a bug, why the message is not there and how to
+    // see it.
+    let place = format!("internal error at {}:{}:{} (thread 'main')", here.file(), here.line(), here.column());
+    assert!(withheld.starts_with(&format!("error: {place}; this is a bug")), "{withheld}");
+    assert!(withheld.contains("withheld because it may quote captured data"), "{withheld}");
+    assert!(withheld.contains(&format!("set {SHOW_PANIC_VAR}=1 to see it")), "{withheld}");
+    // Asked for, the message is there: the withheld text above did hold a secret back.
+    let shown = message(Some(here), Some("main"), Some(&payload), true);
+    assert!(shown.contains(&payload), "{shown}");
+    // No place, no thread name, no text: still a whole message.
+    let bare = message(None, None, None, false);
+    assert!(bare.starts_with("error: internal error at an unknown place; this is a bug"), "{bare}");
+}
+
+#[test]
+fn a_dependency_path_is_cut_to_its_crate() {
+    use scopecheck_cli::crash::short_path;
+    assert_eq!(
+        short_path("/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_yaml-0.9.34/src/de.rs"),
+        "serde_yaml-0.9.34/src/de.rs"
+    );
+    assert_eq!(short_path("crates/scopecheck/src/scope.rs"), "crates/scopecheck/src/scope.rs");
+}
+
+/// Runs the real binary (a debug build: it panics on `SCOPECHECK_DEBUG_PANIC`, see main.rs).
+#[cfg(debug_assertions)]
+fn panicking_binary(panic: &str, show: bool, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_scopecheck"));
+    cmd.args(args).env("SCOPECHECK_DEBUG_PANIC", panic).env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
+    if show {
+        cmd.env(scopecheck_cli::crash::SHOW_PANIC_VAR, "1");
+    } else {
+        cmd.env_remove(scopecheck_cli::crash::SHOW_PANIC_VAR);
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn the_binary_withholds_a_panic_message_and_exits_2() {
+    let secret = format!("{} {}", SECRETS[2], PEOPLE[1]);
+    let (code, stdout, stderr) = panicking_binary(&secret, false, &["--version"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_clean("panic stdout", &stdout, true);
+    assert_clean("panic stderr", &stderr, true);
+    assert!(
+        stderr.starts_with("error: internal error at crates/scopecheck-cli/src/main.rs:"),
+        "the place of the panic: {stderr}"
+    );
+    assert!(stderr.contains("withheld"), "{stderr}");
+    assert!(!stderr.contains("panicked at"), "Rust's own hook ran: {stderr}");
+    // The same panic with SCOPECHECK_SHOW_PANIC=1: the message really held the secret.
+    let (code, _, shown) = panicking_binary(&secret, true, &["--version"]);
+    assert_eq!(code, Some(2), "{shown}");
+    assert!(shown.contains(&secret), "{shown}");
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_on_another_thread_fails_the_run_too() {
+    // The worker's panic is swallowed where it happened and the command runs to its end, with
+    // exit code 0 had nothing panicked; a run that panicked anywhere is not trusted: exit 2.
+    let secret = SECRETS[3];
+    let scope = common::p("fixtures/mci/scope.yaml");
+    let (code, _, stderr) = panicking_binary(&format!("thread:{secret}"), false, &["check", "--scope", &scope]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_clean("worker panic stderr", &stderr, true);
+    assert!(stderr.contains("(thread 'scopecheck-test-panic')"), "{stderr}");
+    let (code, _, _) = run_plain(&["check", "--scope", &scope]);
+    assert_eq!(code, Some(0), "the same command without the panic passes");
+}
+
+#[cfg(debug_assertions)]
+fn run_plain(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scopecheck"))
+        .args(args)
+        .env_remove("SCOPECHECK_DEBUG_PANIC")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

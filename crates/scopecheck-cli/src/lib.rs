@@ -4,6 +4,7 @@
 //! 2 could not run (bad scope, policy, store file, missing file, bad arguments).
 
 mod check;
+pub mod crash;
 mod detectors;
 mod drift;
 mod enforce;
