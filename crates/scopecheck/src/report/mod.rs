@@ -13,7 +13,7 @@ mod html;
 mod human;
 mod junit;
 mod markdown;
-mod sarif;
+pub(crate) mod sarif;
 mod svg;
 mod timeline;
 
