@@ -38,8 +38,13 @@ fn every_lint_is_documented() {
     let doc = std::fs::read_to_string(common::root().join("docs/lint.md")).unwrap();
     for m in LINTS {
         assert!(doc.contains(&format!("| `{}` | {} |", m.id, m.level)), "docs/lint.md lacks {} in its table", m.id);
-        assert!(doc.contains(&format!("### `{}`", m.id)) || doc.contains(&format!("`{}`:", m.id))
-            || doc.contains(&format!(", `{}`", m.id)), "docs/lint.md has no section for {}", m.id);
+        assert!(
+            doc.contains(&format!("### `{}`", m.id))
+                || doc.contains(&format!("`{}`:", m.id))
+                || doc.contains(&format!(", `{}`", m.id)),
+            "docs/lint.md has no section for {}",
+            m.id
+        );
     }
 }
 
@@ -63,15 +68,27 @@ fn a_user_rule_is_reported_at_its_policy_and_one_that_fires_is_not() {
     assert_eq!(out.code, 1);
     let lines: Vec<&str> = out.stdout.lines().filter(|l| l.contains("[rule-never-fires]")).collect();
     assert_eq!(lines.len(), 2, "{}", out.stdout);
-    assert!(lines[0].starts_with("fixtures/lint/rule-never-fires.cedar:14:1: warning[rule-never-fires] rule `impossible-confidence`"));
-    assert!(lines[1].starts_with("fixtures/lint/rule-never-fires.cedar:22:1: warning[rule-never-fires] rule `undeclared-store-retention`"));
+    assert!(lines[0].starts_with(
+        "fixtures/lint/rule-never-fires.cedar:14:1: warning[rule-never-fires] rule `impossible-confidence`"
+    ));
+    assert!(lines[1].starts_with(
+        "fixtures/lint/rule-never-fires.cedar:22:1: warning[rule-never-fires] rule `undeclared-store-retention`"
+    ));
     assert!(!out.stdout.contains("`browsing-from-extension` can never fire"), "{}", out.stdout);
     // The same rule, with the string it needs missing from the policies, would not fire: the
     // literal is what the probe uses.
     let cedar = std::fs::read_to_string(common::root().join("fixtures/lint/rule-never-fires.cedar")).unwrap();
     let only_first = cedar.split("// Never fires").next().unwrap();
     let file = tmp("fires.cedar", only_first);
-    let out = run(&["check", "--scope", &p("fixtures/lint/rule-never-fires.yaml"), "--policies", &file, "--fail-on", "warning"]);
+    let out = run(&[
+        "check",
+        "--scope",
+        &p("fixtures/lint/rule-never-fires.yaml"),
+        "--policies",
+        &file,
+        "--fail-on",
+        "warning",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     // Disabled rules are not linted.
     let out = lint_fixture(
@@ -130,7 +147,7 @@ fn json_has_the_documented_shape() {
     }
     let unused = lints.iter().find(|l| l["id"] == "purpose-unused").unwrap();
     let keys: Vec<&str> = unused.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["help", "id", "level", "location", "message"]);
+    assert_eq!(keys, ["id", "level", "message", "help", "location"]);
     assert_eq!(unused["location"]["file"], "fixtures/lint/purpose-unused.yaml");
     assert_eq!((unused["location"]["line"].as_u64(), unused["location"]["column"].as_u64()), (Some(7), Some(32)));
     assert!(unused["message"].as_str().unwrap().contains("`security`"));
@@ -150,7 +167,7 @@ fn human_and_json_in_one_run() {
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["summary"]["error"], 1);
     let l = v["lints"].as_array().unwrap().iter().find(|l| l["id"] == "window-never-open").unwrap();
-    assert_eq!((l["location"]["line"].as_u64(), l["location"]["column"].as_u64()), (Some(11), Some(34)));
+    assert_eq!((l["location"]["line"].as_u64(), l["location"]["column"].as_u64()), (Some(12), Some(35)));
 }
 
 /// The SARIF multitool (see tests/cli.rs), or `SARIF_MULTITOOL`.

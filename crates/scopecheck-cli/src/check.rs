@@ -25,7 +25,11 @@ pub(crate) struct CheckArgs {
 struct FailOn(Option<Level>);
 
 fn parse_fail_on(s: &str) -> Result<FailOn, String> {
-    if s == "never" { Ok(FailOn(None)) } else { s.parse::<Level>().map(|l| FailOn(Some(l))).map_err(|e| format!("{e}, or never")) }
+    if s == "never" {
+        Ok(FailOn(None))
+    } else {
+        s.parse::<Level>().map(|l| FailOn(Some(l))).map_err(|e| format!("{e}, or never"))
+    }
 }
 
 /// The formats of `check`.

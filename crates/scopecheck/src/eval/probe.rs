@@ -90,9 +90,8 @@ impl Evaluator {
         }
         let e = Entity::new(u, attrs, StdSet::new()).map_err(|e| cedar_err("store entity", e))?;
         let current = std::mem::replace(&mut self.entities, cedar_policy::Entities::empty());
-        self.entities = current
-            .upsert_entities([e], Some(self.engine.rules.schema()))
-            .map_err(|e| cedar_err("store entity", e))?;
+        self.entities =
+            current.upsert_entities([e], Some(self.engine.rules.schema())).map_err(|e| cedar_err("store entity", e))?;
         self.store_entities.insert(id.to_string());
         Ok(())
     }
@@ -248,7 +247,7 @@ access:
     /// A probe decides what the evaluator decides for the event it stands for.
     #[test]
     fn probes_decide_as_events_do() {
-        let line = r#"{"ts":"2026-05-16T10:00:00Z","program":"p","subject_kind":"visitor","source":"b","store":"raw","data":{"ui":{"x":"a"},"chat":"hello"}}"#;
+        let line = r#"{"ts":"2026-05-16T10:00:00Z","program":"p","subject_kind":"visitor","source":"b","store":"raw","data":{"ui":{"x":"a"},"zz_other":"x1"}}"#;
         let mut ev = evaluator();
         let cap = crate::capture::parse_capture(line).unwrap();
         let out = ev.evaluate(&cap).unwrap();
@@ -257,8 +256,9 @@ access:
         want.dedup();
         let mut probe = evaluator();
         let sat = LocalTime { weekday: 5, hour: 10, minute: 0 };
-        let mut got = ids(&probe, &probe.probe_capture("raw", sat, false, Some("visitor"), "b").unwrap());
-        for (path, category) in [("ui.x", "behavior.app_interaction"), ("chat", "unclassified")] {
+        let fires = probe.probe_capture("raw", sat, false, Some("visitor"), "b").unwrap();
+        let mut got = ids(&probe, &fires);
+        for (path, category) in [("ui.x", "behavior.app_interaction"), ("zz_other", "unclassified")] {
             let p = CollectProbe {
                 path,
                 category,
@@ -270,7 +270,8 @@ access:
                 source: "b",
                 store: "raw",
             };
-            got.extend(ids(&probe, &probe.probe_collect(&p).unwrap()));
+            let fires = probe.probe_collect(&p).unwrap();
+            got.extend(ids(&probe, &fires));
         }
         got.sort();
         got.dedup();
