@@ -149,7 +149,7 @@ fn json_has_the_documented_shape() {
     let keys: Vec<&str> = unused.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["id", "level", "message", "help", "location"]);
     assert_eq!(unused["location"]["file"], "fixtures/lint/purpose-unused.yaml");
-    assert_eq!((unused["location"]["line"].as_u64(), unused["location"]["column"].as_u64()), (Some(7), Some(32)));
+    assert_eq!((unused["location"]["line"].as_u64(), unused["location"]["column"].as_u64()), (Some(7), Some(27)));
     assert!(unused["message"].as_str().unwrap().contains("`security`"));
     let idle = lints.iter().find(|l| l["id"] == "builtin-rule-idle");
     if let Some(idle) = idle {
