@@ -18,6 +18,7 @@ use crate::window::LocalTime;
 mod cache;
 mod entities;
 mod hits;
+pub mod probe;
 mod shape;
 
 use cache::{AccessKey, CaptureKey, CollectKey, NO_KIND};

@@ -14,7 +14,7 @@ mod human;
 mod junit;
 mod markdown;
 mod person_html;
-mod sarif;
+pub(crate) mod sarif;
 mod svg;
 mod timeline;
 
