@@ -555,47 +555,9 @@ fn every_fixture_in_every_format() {
     }
 }
 
-/// The SARIF multitool (`@microsoft/sarif-multitool`, installed by `.ci/run` under
-/// `target/tools`), or `SARIF_MULTITOOL`.
-fn sarif_multitool() -> Option<PathBuf> {
-    let path = std::env::var_os("SARIF_MULTITOOL").map(PathBuf::from).unwrap_or_else(|| {
-        common::root().join("target/tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")
-    });
-    path.is_file().then_some(path)
-}
-
-/// Runs `validate --rule-kind Sarif;Gh` on `files`; the problems it reports (rule id, level,
-/// file). The multitool exits 0 whatever it finds: its output log is what counts.
-fn sarif_problems(tool: &Path, files: &[PathBuf]) -> Vec<(String, String, String)> {
-    let out = common::tmp_dir().join("multitool-out.sarif");
-    let _ = std::fs::remove_file(&out);
-    let status = std::process::Command::new(tool)
-        .args(["validate", "--rule-kind", "Sarif;Gh", "-o"])
-        .arg(&out)
-        .args(files)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the multitool failed: {status}");
-    let log: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "Sarif.Multitool");
-    log["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let level = r["level"].as_str().unwrap_or("warning").to_string();
-            let file = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap_or("?");
-            let text = r["message"]["text"].as_str().unwrap_or("").to_string();
-            (r["ruleId"].as_str().unwrap().to_string(), level, format!("{file}: {text}"))
-        })
-        .filter(|(_, level, _)| level == "error" || level == "warning")
-        .collect()
-}
-
 #[test]
 fn sarif_has_no_error_or_warning_from_the_multitool() {
-    let Some(tool) = sarif_multitool() else {
+    let Some(tool) = common::sarif_multitool() else {
         assert!(std::env::var_os("CI").is_none(), "CI must install @microsoft/sarif-multitool (see .ci/run)");
         eprintln!("note: the SARIF multitool is not installed; SARIF not validated");
         return;
@@ -634,7 +596,7 @@ fn sarif_has_no_error_or_warning_from_the_multitool() {
     let out = run_with_stdin(&["audit", "--scope", &scope, "--format", &stdin_arg, "-"], &caps);
     assert_eq!(out.code, 1, "{}", out.stderr);
     files.push(stdin_file);
-    let problems = sarif_problems(&tool, &files);
+    let problems = common::sarif_problems(&tool, &files);
     assert!(problems.is_empty(), "{} problems:\n{problems:#?}", problems.len());
     // The check is not vacuous: a SARIF file with the faults we fixed is reported.
     let bad = dir.join("known-bad.sarif.json");
@@ -644,7 +606,7 @@ fn sarif_has_no_error_or_warning_from_the_multitool() {
             "results":[{"ruleId":"a-b","message":{"text":"m"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"f"}}}]}]}]}"#,
     )
     .unwrap();
-    let rules: Vec<String> = sarif_problems(&tool, &[bad]).into_iter().map(|(r, _, _)| r).collect();
+    let rules: Vec<String> = common::sarif_problems(&tool, &[bad]).into_iter().map(|(r, _, _)| r).collect();
     assert!(rules.contains(&"SARIF1001".to_string()) && rules.contains(&"SARIF2017".to_string()), "{rules:?}");
 }
 
@@ -699,26 +661,7 @@ fn junit_reads_back_with_a_junit_parser() {
     let json = audit_fixture("mci", &["--format", "json"]);
     assert_eq!(audit_fixture("mci", &["--format", &arg]).code, 1);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    let script = r#"
-import json, sys
-from junitparser import JUnitXml, Failure
-xml = JUnitXml.fromfile(sys.argv[1])
-out = []
-for suite in xml:
-    for case in suite:
-        fails = [r for r in case.result if isinstance(r, Failure)]
-        out.append({"suite": suite.name, "case": case.name, "failed": bool(fails),
-                    "type": fails[0].type if fails else None, "text": fails[0].text if fails else None})
-print(json.dumps(out))
-"#;
-    let run = std::process::Command::new("python3").args(["-c", script, &file]).output().unwrap();
-    if !run.status.success() && String::from_utf8_lossy(&run.stderr).contains("No module named 'junitparser'") {
-        assert!(std::env::var_os("CI").is_none(), "CI must install junitparser (see .ci/run)");
-        eprintln!("note: junitparser is not installed; JUnit not read back");
-        return;
-    }
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let cases: Vec<serde_json::Value> = serde_json::from_slice(&run.stdout).unwrap();
+    let Some(cases) = common::junit_cases(&file) else { return };
     let failed: Vec<&serde_json::Value> = cases.iter().filter(|c| c["failed"] == true).collect();
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(failed.len(), findings.len());

@@ -172,47 +172,9 @@ fn sarif_locates_each_change_in_the_new_scope_or_the_old_one_for_removals() {
     }
 }
 
-/// The SARIF multitool (`@microsoft/sarif-multitool`, installed by `.ci/run` under
-/// `target/tools`), or `SARIF_MULTITOOL`; as in tests/cli.rs.
-fn sarif_multitool() -> Option<PathBuf> {
-    let path = std::env::var_os("SARIF_MULTITOOL").map(PathBuf::from).unwrap_or_else(|| {
-        common::root().join("target/tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")
-    });
-    path.is_file().then_some(path)
-}
-
-/// Runs `validate --rule-kind Sarif;Gh` on `files`; the errors and warnings it reports. The
-/// multitool exits 0 whatever it finds: its output log is what counts.
-fn sarif_problems(tool: &Path, files: &[PathBuf]) -> Vec<(String, String, String)> {
-    let out = common::tmp_dir().join("multitool-diff-out.sarif");
-    let _ = std::fs::remove_file(&out);
-    let status = std::process::Command::new(tool)
-        .args(["validate", "--rule-kind", "Sarif;Gh", "-o"])
-        .arg(&out)
-        .args(files)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the multitool failed: {status}");
-    let log: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "Sarif.Multitool");
-    log["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let level = r["level"].as_str().unwrap_or("warning").to_string();
-            let file = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap_or("?");
-            let text = r["message"]["text"].as_str().unwrap_or("").to_string();
-            (r["ruleId"].as_str().unwrap().to_string(), level, format!("{file}: {text}"))
-        })
-        .filter(|(_, level, _)| level == "error" || level == "warning")
-        .collect()
-}
-
 #[test]
 fn sarif_has_no_error_or_warning_from_the_multitool() {
-    let Some(tool) = sarif_multitool() else {
+    let Some(tool) = common::sarif_multitool() else {
         assert!(std::env::var_os("CI").is_none(), "CI must install @microsoft/sarif-multitool (see .ci/run)");
         eprintln!("note: the SARIF multitool is not installed; SARIF not validated");
         return;
@@ -232,6 +194,6 @@ fn sarif_has_no_error_or_warning_from_the_multitool() {
         assert!(out.code <= 1, "{name}: {}", out.stderr);
         files.push(file);
     }
-    let problems = sarif_problems(&tool, &files);
+    let problems = common::sarif_problems(&tool, &files);
     assert!(problems.is_empty(), "the multitool reports: {problems:#?}");
 }

@@ -62,6 +62,7 @@ fn fixed_seed_fixed_bytes_for_any_thread_count() {
         );
         all.insert(s, a);
         std::fs::remove_dir_all(&three).unwrap();
+        std::fs::remove_dir_all(&one).unwrap();
     }
     // The golden digests: a change here changes every data set generated from the scenarios;
     // review it as a change of the generator's output.
@@ -87,6 +88,9 @@ fn another_seed_other_bytes_and_gzip_holds_the_same_lines() {
     assert_eq!(text, unzipped);
     assert_eq!(std::fs::read(plain.join("labels.jsonl")).unwrap(), std::fs::read(gz.join("labels.jsonl")).unwrap());
     assert_ne!(text, std::fs::read(seeded.join("captures.jsonl")).unwrap());
+    for d in [plain, gz, seeded] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }
 
 #[test]
@@ -122,6 +126,7 @@ fn values_look_like_the_real_thing() {
     assert!(text.contains("] Speaker") || text.contains(r"\n[00:"), "speaker-turn transcripts");
     assert!(text.contains("Form W-2 Wage and Tax Statement"));
     assert!(text.contains("MyHealth Patient Portal - Visit Summary"));
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// (rule, target kind, target id) → how many events, from the labels.
@@ -167,6 +172,7 @@ fn audits_of_generated_data_find_exactly_what_was_injected() {
             found.insert(key, n);
         }
         assert_eq!(found, labels, "{s}: findings (left) against labels (right)");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
@@ -212,6 +218,9 @@ fn ten_times_the_people_not_ten_times_the_memory() {
     assert!(eb > 8 * ea, "{ea} and {eb} events");
     // People are a few bytes each; events are written as they are drawn.
     assert!(b < a * 3 / 2, "peak {a} KiB with 300 people, {b} KiB with 3,000");
+    for d in ["mem-small", "mem-large"] {
+        std::fs::remove_dir_all(out_dir_keep(d)).unwrap();
+    }
 }
 
 fn out_dir_keep(name: &str) -> PathBuf {
@@ -280,6 +289,7 @@ fn labels_score_recall_one_and_no_clean_event_flagged() {
             let section = common::stable(section).replace(&format!("{}/", dir.display()), "[dir]/");
             insta::assert_snapshot!("mci_score_human", section);
         }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

@@ -170,42 +170,6 @@ fn human_and_json_in_one_run() {
     assert_eq!((l["location"]["line"].as_u64(), l["location"]["column"].as_u64()), (Some(12), Some(35)));
 }
 
-/// The SARIF multitool (see tests/cli.rs), or `SARIF_MULTITOOL`.
-fn sarif_multitool() -> Option<PathBuf> {
-    let path = std::env::var_os("SARIF_MULTITOOL").map(PathBuf::from).unwrap_or_else(|| {
-        common::root().join("target/tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")
-    });
-    path.is_file().then_some(path)
-}
-
-/// Runs `validate --rule-kind Sarif;Gh` on `files`; the errors and warnings it reports.
-fn sarif_problems(tool: &Path, files: &[PathBuf]) -> Vec<(String, String, String)> {
-    let out = common::tmp_dir().join("multitool-lint-out.sarif");
-    let _ = std::fs::remove_file(&out);
-    let status = std::process::Command::new(tool)
-        .args(["validate", "--rule-kind", "Sarif;Gh", "-o"])
-        .arg(&out)
-        .args(files)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the multitool failed: {status}");
-    let log: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "Sarif.Multitool");
-    log["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let level = r["level"].as_str().unwrap_or("warning").to_string();
-            let file = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap_or("?");
-            let text = r["message"]["text"].as_str().unwrap_or("").to_string();
-            (r["ruleId"].as_str().unwrap().to_string(), level, format!("{file}: {text}"))
-        })
-        .filter(|(_, level, _)| level == "error" || level == "warning")
-        .collect()
-}
-
 #[test]
 fn sarif_is_2_1_0_located_in_the_scope_and_validates() {
     let dir = common::root().join("target/test-artifacts/lint-sarif");
@@ -240,11 +204,11 @@ fn sarif_is_2_1_0_located_in_the_scope_and_validates() {
         }
         files.push(file);
     }
-    let Some(tool) = sarif_multitool() else {
+    let Some(tool) = common::sarif_multitool() else {
         assert!(std::env::var_os("CI").is_none(), "CI must install @microsoft/sarif-multitool (see .ci/run)");
         eprintln!("note: the SARIF multitool is not installed; SARIF not validated");
         return;
     };
-    let problems = sarif_problems(&tool, &files);
+    let problems = common::sarif_problems(&tool, &files);
     assert!(problems.is_empty(), "{problems:#?}");
 }

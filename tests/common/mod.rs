@@ -78,3 +78,66 @@ pub fn audit_fixture(fx: &str, extra: &[&str]) -> Out {
     args.push(&captures);
     run(&args)
 }
+
+/// The SARIF multitool (`@microsoft/sarif-multitool`, installed by `.ci/run` under
+/// `target/tools`), or `SARIF_MULTITOOL`.
+pub fn sarif_multitool() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("SARIF_MULTITOOL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target/tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"));
+    path.is_file().then_some(path)
+}
+
+/// Runs `validate --rule-kind Sarif;Gh` on `files`; the problems it reports (rule id, level,
+/// file). The multitool exits 0 whatever it finds: its output log is what counts.
+pub fn sarif_problems(tool: &std::path::Path, files: &[std::path::PathBuf]) -> Vec<(String, String, String)> {
+    let out = tmp_dir().join("multitool-out.sarif");
+    let _ = std::fs::remove_file(&out);
+    let status = std::process::Command::new(tool)
+        .args(["validate", "--rule-kind", "Sarif;Gh", "-o"])
+        .arg(&out)
+        .args(files)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the multitool failed: {status}");
+    let log: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "Sarif.Multitool");
+    log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let level = r["level"].as_str().unwrap_or("warning").to_string();
+            let file = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap_or("?");
+            let text = r["message"]["text"].as_str().unwrap_or("").to_string();
+            (r["ruleId"].as_str().unwrap().to_string(), level, format!("{file}: {text}"))
+        })
+        .filter(|(_, level, _)| level == "error" || level == "warning")
+        .collect()
+}
+
+/// The test cases of a JUnit file as read back by `junitparser` (PyPI, installed by `.ci/run`):
+/// `{suite, case, failed, type, text}` each; None where junitparser is missing outside CI.
+pub fn junit_cases(file: &str) -> Option<Vec<serde_json::Value>> {
+    let script = r#"
+import json, sys
+from junitparser import JUnitXml, Failure
+xml = JUnitXml.fromfile(sys.argv[1])
+out = []
+for suite in xml:
+    for case in suite:
+        fails = [r for r in case.result if isinstance(r, Failure)]
+        out.append({"suite": suite.name, "case": case.name, "failed": bool(fails),
+                    "type": fails[0].type if fails else None, "text": fails[0].text if fails else None})
+print(json.dumps(out))
+"#;
+    let run = std::process::Command::new("python3").args(["-c", script, file]).output().unwrap();
+    if !run.status.success() && String::from_utf8_lossy(&run.stderr).contains("No module named 'junitparser'") {
+        assert!(std::env::var_os("CI").is_none(), "CI must install junitparser (see .ci/run)");
+        eprintln!("note: junitparser is not installed; JUnit not read back");
+        return None;
+    }
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    Some(serde_json::from_slice(&run.stdout).unwrap())
+}
