@@ -6,7 +6,6 @@ mod common;
 
 use common::{FIXTURES, Out, audit_fixture, p, root, run, run_with_stdin, stable, tmp};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 #[test]
 fn mci_human_report() {

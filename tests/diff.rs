@@ -4,7 +4,6 @@
 mod common;
 
 use common::{p, run, stable, tmp};
-use std::path::{Path, PathBuf};
 
 const MCI: &str = "fixtures/mci/scope.yaml";
 const MCI_07: &str = "fixtures/drift/mci-2026.07.yaml";

@@ -6,7 +6,6 @@ mod common;
 
 use common::{FIXTURES, p, run, stable, tmp};
 use scopecheck::lint::{LINTS, Level};
-use std::path::{Path, PathBuf};
 
 /// `check` of fixtures/lint/<id>.yaml, with <id>.cedar when there is one.
 fn lint_fixture(id: &str, extra: &[&str]) -> common::Out {

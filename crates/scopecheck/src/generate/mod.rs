@@ -269,6 +269,9 @@ pub struct Chunk {
     pub labels: Vec<Label>,
 }
 
+/// What an event's injected leaves truly are: (path, categories).
+type Truth = Vec<(&'static str, Vec<&'static str>)>;
+
 /// One person.
 #[derive(Debug, Clone)]
 struct Person {
@@ -402,10 +405,13 @@ impl Generator {
             rate(file, what, x)?;
         }
         let finite_pos = |x: f64| x.is_finite() && x >= 0.0;
-        if !(finite_pos(w.events_per_hour) && w.events_per_hour <= 3600.0 && finite_pos(w.hours) && w.hours <= 24.0)
-            || !finite_pos(w.start_jitter_min)
-            || !finite_pos(w.lunch_min)
-        {
+        let sane = finite_pos(w.events_per_hour)
+            && w.events_per_hour <= 3600.0
+            && finite_pos(w.hours)
+            && w.hours <= 24.0
+            && finite_pos(w.start_jitter_min)
+            && finite_pos(w.lunch_min);
+        if !sane {
             return Err(scenario_error(
                 file,
                 "`work` has a negative or impossible number",
@@ -524,15 +530,15 @@ impl Generator {
                     cause: "store".into(),
                 });
             };
-            if let (Some(have), Some(want)) = (s.encryption, decl.encryption) {
-                if have < want.minimum() {
-                    label(UNENCRYPTED_STORE);
-                }
+            if let (Some(have), Some(want)) = (s.encryption, decl.encryption)
+                && have < want.minimum()
+            {
+                label(UNENCRYPTED_STORE);
             }
-            if let (Some(have), Some(want)) = (s.retention_days, decl.retention_days) {
-                if have > want {
-                    label(RETENTION_EXCEEDED);
-                }
+            if let (Some(have), Some(want)) = (s.retention_days, decl.retention_days)
+                && have > want
+            {
+                label(RETENTION_EXCEEDED);
             }
         }
         (text, labels)
@@ -604,7 +610,7 @@ impl Generator {
         let mean_gap = if w.events_per_hour > 0.0 { 60.0 / w.events_per_hour } else { f64::INFINITY };
         let mut out = Vec::new();
         for (from, to, rel) in sessions {
-            if !(rel > 0.0) || !mean_gap.is_finite() {
+            if rel.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || !mean_gap.is_finite() {
                 continue;
             }
             let mut t = from + r.exp(mean_gap / rel);
@@ -622,7 +628,7 @@ impl Generator {
 
     /// One event's data, what caused it (None: the telemetry the notice describes), and what its
     /// injected leaves truly are: (path, categories, plaintext where ciphertext was promised).
-    fn event_data(&self, r: &mut Rng) -> (Value, Option<&'static str>, Vec<(&'static str, Vec<&'static str>)>) {
+    fn event_data(&self, r: &mut Rng) -> (Value, Option<&'static str>, Truth) {
         let b = &self.sc.beyond_notice;
         let injections: [(f64, &'static str); 6] = [
             (b.chat, "chat"),
@@ -818,12 +824,12 @@ impl Generator {
                     json_string(&p.purpose),
                 );
                 line += 1;
-                let role_ok = self.scope.role(&p.role).is_some_and(|a| a.purposes.iter().any(|x| *x == p.purpose));
+                let role_ok = self.scope.role(&p.role).is_some_and(|a| a.purposes.contains(&p.purpose));
                 let fields_ok = p.fields.iter().all(|f| {
                     self.scope
                         .declaration_for(f)
                         .and_then(|i| self.scope.raw.collect.get(i))
-                        .is_none_or(|c| c.purposes.is_empty() || c.purposes.iter().any(|x| *x == p.purpose))
+                        .is_none_or(|c| c.purposes.is_empty() || c.purposes.contains(&p.purpose))
                 });
                 let labels = if role_ok && fields_ok {
                     Vec::new()
