@@ -1,6 +1,7 @@
 //! The Cedar entities: the taxonomy and program (made once), and fields, stores and roles,
 //! made when first met, with what the scope and the inventory say of them.
 
+use super::probe::ObservedState;
 use super::{Evaluator, NO_STORE, PathInfo, confidence_pct};
 use crate::error::{Error, Result};
 use crate::scope::EncryptionLevel;
@@ -61,14 +62,27 @@ impl Evaluator {
         if self.store_entities.contains(id) {
             return Ok(u);
         }
-        let decl = self.engine.scope.store(id).cloned();
-        let obs = self.engine.inventory.get(id).cloned();
+        let observed = self.engine.inventory.get(id).map(|o| ObservedState {
+            encryption: o.encryption,
+            retention_days: o.retention_days,
+            region: o.region.clone(),
+        });
+        let e = self.store_entity(id, observed.as_ref())?;
+        self.add_entity(e)?;
+        self.store_entities.insert(id.to_string());
+        Ok(u)
+    }
+
+    /// The store entity `id`: what the scope declares of it and what an inventory observed
+    /// (`None`: not in the inventory). One definition for audits and the linter's probes.
+    pub(super) fn store_entity(&self, id: &str, observed: Option<&ObservedState>) -> Result<Entity> {
+        let decl = self.engine.scope.store(id);
         let declared = decl.is_some() || id == NO_STORE;
-        let level = obs.as_ref().and_then(|o| o.encryption);
-        let required = decl.as_ref().and_then(|d| d.encryption).map(|e| e.minimum()).unwrap_or(EncryptionLevel::None);
+        let level = observed.and_then(|o| o.encryption);
+        let required = decl.and_then(|d| d.encryption).map(|e| e.minimum()).unwrap_or(EncryptionLevel::None);
         let mut attrs = StdMap::from([
             ("declared".to_string(), RestrictedExpression::new_bool(declared)),
-            ("observed".to_string(), RestrictedExpression::new_bool(obs.is_some())),
+            ("observed".to_string(), RestrictedExpression::new_bool(observed.is_some())),
             ("encryption_known".to_string(), RestrictedExpression::new_bool(level.is_some())),
             ("encryption".to_string(), rx_str(level.map_or("unknown", EncryptionLevel::as_str))),
             (
@@ -81,22 +95,19 @@ impl Evaluator {
                 RestrictedExpression::new_bool(level.is_none_or(|l| l >= required)),
             ),
         ]);
-        if let Some(d) = obs.as_ref().and_then(|o| o.retention_days) {
+        if let Some(d) = observed.and_then(|o| o.retention_days) {
             attrs.insert("retention_days".into(), rx_long(i64::from(d)));
         }
-        if let Some(d) = decl.as_ref().and_then(|o| o.retention_days) {
+        if let Some(d) = decl.and_then(|o| o.retention_days) {
             attrs.insert("declared_retention_days".into(), rx_long(i64::from(d)));
         }
-        if let Some(r) = obs.as_ref().and_then(|o| o.region.as_deref()) {
+        if let Some(r) = observed.and_then(|o| o.region.as_deref()) {
             attrs.insert("region".into(), rx_str(r));
         }
-        if let Some(r) = decl.as_ref().and_then(|o| o.region.as_deref()) {
+        if let Some(r) = decl.and_then(|o| o.region.as_deref()) {
             attrs.insert("declared_region".into(), rx_str(r));
         }
-        let e = Entity::new(u.clone(), attrs, StdSet::new()).map_err(|e| cedar_err("store entity", e))?;
-        self.add_entity(e)?;
-        self.store_entities.insert(id.to_string());
-        Ok(u)
+        Entity::new(uid(&self.types.store, id), attrs, StdSet::new()).map_err(|e| cedar_err("store entity", e))
     }
 
     pub(super) fn ensure_role(&mut self, role: &str) -> Result<EntityUid> {

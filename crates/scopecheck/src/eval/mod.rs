@@ -499,21 +499,8 @@ impl Evaluator {
         let fires = match cached {
             Some(r) => r,
             None => {
-                let local_rec = RestrictedExpression::new_record([
-                    ("weekday".to_string(), rx_str(local.weekday_name())),
-                    ("hour".to_string(), rx_long(i64::from(local.hour))),
-                ])
-                .map_err(|e| cedar_err("record", e))?;
                 let store_uid = self.ensure_store(store)?;
-                let mut context = vec![
-                    ("in_window".into(), RestrictedExpression::new_bool(in_window)),
-                    ("local".into(), local_rec),
-                    ("subject_declared".into(), RestrictedExpression::new_bool(subject_declared)),
-                    ("source".into(), rx_str(source)),
-                ];
-                if let Some(k) = kind {
-                    context.push(("subject_kind".into(), rx_str(k)));
-                }
+                let context = capture_context(local, in_window, subject_declared, source, kind)?;
                 let r = self.decide(self.program.clone(), Act::Capture, store_uid, context)?;
                 self.capture_cache.insert(ckey, Arc::clone(&r));
                 r
@@ -904,4 +891,29 @@ fn confidence_pct(c: f32) -> u8 {
     } else {
         pct as u8
     }
+}
+
+/// The context of a `capture` request: one definition for events and the linter's probes.
+pub(crate) fn capture_context(
+    local: LocalTime,
+    in_window: bool,
+    subject_declared: bool,
+    source: &str,
+    kind: Option<&str>,
+) -> Result<Vec<(String, RestrictedExpression)>> {
+    let local_rec = RestrictedExpression::new_record([
+        ("weekday".to_string(), rx_str(local.weekday_name())),
+        ("hour".to_string(), rx_long(i64::from(local.hour))),
+    ])
+    .map_err(|e| cedar_err("record", e))?;
+    let mut context = vec![
+        ("in_window".into(), RestrictedExpression::new_bool(in_window)),
+        ("local".into(), local_rec),
+        ("subject_declared".into(), RestrictedExpression::new_bool(subject_declared)),
+        ("source".into(), rx_str(source)),
+    ];
+    if let Some(k) = kind {
+        context.push(("subject_kind".into(), rx_str(k)));
+    }
+    Ok(context)
 }

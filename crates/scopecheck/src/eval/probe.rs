@@ -8,14 +8,13 @@
 //! that rules about the inventory are probed whatever the inventory will say.
 
 use super::entities::{cedar_err, rx_long, rx_str, uid};
-use super::{Evaluator, NO_STORE};
+use super::{Evaluator, capture_context};
 use crate::error::Result;
 use crate::rules::Fire;
 use crate::scope::EncryptionLevel;
 use crate::target::Act;
 use crate::window::LocalTime;
-use cedar_policy::{Entity, RestrictedExpression};
-use std::collections::{HashMap as StdMap, HashSet as StdSet};
+use cedar_policy::RestrictedExpression;
 use std::sync::Arc;
 
 /// What an inventory could say of a store.
@@ -56,39 +55,7 @@ impl Evaluator {
     /// Sets the store `id` as probes see it: what the scope declares of it and, with `observed`,
     /// what an inventory says (`None`: not in the inventory). Replaces what was there.
     pub fn probe_store(&mut self, id: &str, observed: Option<&ObservedState>) -> Result<()> {
-        let u = uid(&self.types.store, id);
-        let decl = self.engine.scope.store(id).cloned();
-        let declared = decl.is_some() || id == NO_STORE;
-        let level = observed.and_then(|o| o.encryption);
-        let required = decl.as_ref().and_then(|d| d.encryption).map(|e| e.minimum()).unwrap_or(EncryptionLevel::None);
-        let mut attrs = StdMap::from([
-            ("declared".to_string(), RestrictedExpression::new_bool(declared)),
-            ("observed".to_string(), RestrictedExpression::new_bool(observed.is_some())),
-            ("encryption_known".to_string(), RestrictedExpression::new_bool(level.is_some())),
-            ("encryption".to_string(), rx_str(level.map_or("unknown", EncryptionLevel::as_str))),
-            (
-                "encrypted_at_rest".to_string(),
-                RestrictedExpression::new_bool(level.is_some_and(|l| l >= EncryptionLevel::AtRest)),
-            ),
-            ("encryption_required".to_string(), RestrictedExpression::new_bool(required > EncryptionLevel::None)),
-            (
-                "meets_declared_encryption".to_string(),
-                RestrictedExpression::new_bool(level.is_none_or(|l| l >= required)),
-            ),
-        ]);
-        if let Some(d) = observed.and_then(|o| o.retention_days) {
-            attrs.insert("retention_days".into(), rx_long(i64::from(d)));
-        }
-        if let Some(d) = decl.as_ref().and_then(|o| o.retention_days) {
-            attrs.insert("declared_retention_days".into(), rx_long(i64::from(d)));
-        }
-        if let Some(r) = observed.and_then(|o| o.region.as_deref()) {
-            attrs.insert("region".into(), rx_str(r));
-        }
-        if let Some(r) = decl.as_ref().and_then(|o| o.region.as_deref()) {
-            attrs.insert("declared_region".into(), rx_str(r));
-        }
-        let e = Entity::new(u, attrs, StdSet::new()).map_err(|e| cedar_err("store entity", e))?;
+        let e = self.store_entity(id, observed)?;
         let current = std::mem::replace(&mut self.entities, cedar_policy::Entities::empty());
         self.entities =
             current.upsert_entities([e], Some(self.engine.rules.schema())).map_err(|e| cedar_err("store entity", e))?;
@@ -106,21 +73,8 @@ impl Evaluator {
         source: &str,
     ) -> Result<Arc<[Fire]>> {
         let subject_declared = kind.is_none_or(|k| self.engine.scope.subject_declared(k));
-        let local_rec = RestrictedExpression::new_record([
-            ("weekday".to_string(), rx_str(local.weekday_name())),
-            ("hour".to_string(), rx_long(i64::from(local.hour))),
-        ])
-        .map_err(|e| cedar_err("record", e))?;
         let store_uid = self.ensure_store(store)?;
-        let mut context = vec![
-            ("in_window".into(), RestrictedExpression::new_bool(in_window)),
-            ("local".into(), local_rec),
-            ("subject_declared".into(), RestrictedExpression::new_bool(subject_declared)),
-            ("source".into(), rx_str(source)),
-        ];
-        if let Some(k) = kind {
-            context.push(("subject_kind".into(), rx_str(k)));
-        }
+        let context = capture_context(local, in_window, subject_declared, source, kind)?;
         self.decide(self.program.clone(), Act::Capture, store_uid, context)
     }
 
