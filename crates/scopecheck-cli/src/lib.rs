@@ -12,6 +12,7 @@ mod generate;
 mod input;
 mod output;
 mod policytest;
+mod simulate;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use scopecheck::audit::{AuditOptions, Input, InputKind};
@@ -56,14 +57,17 @@ enum Command {
     /// Print the JSON Schema of the scope format (or of the JSON report, or the Cedar schema).
     Schema {
         /// Print the Cedar schema policies are validated against.
-        #[arg(long, conflicts_with_all = ["report", "scenario"])]
+        #[arg(long, conflicts_with_all = ["report", "scenario", "simulation"])]
         cedar: bool,
         /// Print the JSON Schema of the JSON report (`audit --format json`).
-        #[arg(long, conflicts_with = "scenario")]
+        #[arg(long, conflicts_with_all = ["scenario", "simulation"])]
         report: bool,
         /// Print the JSON Schema of `scopecheck generate`'s scenario files.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "simulation")]
         scenario: bool,
+        /// Print the JSON Schema of `scopecheck simulate --format json`.
+        #[arg(long)]
+        simulation: bool,
     },
     /// List the rules in force, with their metadata.
     Rules {
@@ -91,6 +95,10 @@ enum Command {
     Diff(drift::DiffArgs),
     /// Generate synthetic workforce telemetry with ground truth from a scenario.
     Generate(generate::GenerateArgs),
+    /// What-if replay: judge recorded captures under the current configuration and a candidate
+    /// one (scope, policies, detectors), read once, and show what the candidate adds, removes and
+    /// changes.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -111,9 +119,11 @@ enum DetectorsCommand {
 
 #[derive(Args, Debug, Clone)]
 pub(crate) struct LoadArgs {
-    /// The declared scope (YAML).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) scope: PathBuf,
+    /// The declared scope (YAML). `audit` and `simulate` take it more than once: the versions of
+    /// one program's notice, each with its `effective_from`, and judge each event by the version in
+    /// force at its `ts`.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) scope: Vec<PathBuf>,
     /// The observed store inventory (YAML or JSON).
     #[arg(long, value_name = "FILE")]
     pub(crate) stores: Option<PathBuf>,
@@ -412,7 +422,7 @@ where
     let result = match cli.command {
         Command::Audit(a) => audit(a, io),
         Command::Check(c) => check::check(c, io),
-        Command::Schema { cedar, report, scenario } => schema(cedar, report, scenario, io),
+        Command::Schema { cedar, report, scenario, simulation } => schema(cedar, report, scenario, simulation, io),
         Command::Rules { policies, output } => rules(&policies, &output, io),
         Command::Taxonomy { output } => taxonomy(&output, io),
         Command::Bundle(b) => enforce::bundle(b, io),
@@ -423,6 +433,7 @@ where
         Command::Test(t) => policytest::test(t, io),
         Command::Diff(d) => drift::diff(d, io),
         Command::Generate(g) => generate::generate(g, io),
+        Command::Simulate(s) => simulate::simulate(s, io),
     };
     // What was printed must have reached stdout: a full disk or a closed pipe is an error.
     let result = result.and_then(|code| io.stdout.flush().map(|()| code).map_err(|e| write_error("<stdout>", &e)));
@@ -521,12 +532,27 @@ pub(crate) fn load_sources(paths: &[PathBuf], what: &str, kind: ErrorKind) -> Re
     paths.iter().map(|p| Ok(Source::new(p.display().to_string(), input::read_text(p, what, kind)?))).collect()
 }
 
+/// The setup of a command that takes one scope.
 pub(crate) fn setup(l: &LoadArgs) -> Result<Setup, Error> {
-    Ok(Setup {
-        scope: Some(Source::new(
-            l.scope.display().to_string(),
-            input::read_text(&l.scope, "the scope", ErrorKind::Scope)?,
-        )),
+    if let [_, second, ..] = l.scope.as_slice() {
+        return Err(Error::new(
+            ErrorKind::Scope,
+            Location::file(second.display().to_string()),
+            "this command takes one scope, and `--scope` is given more than once",
+        )
+        .with_help("give one `--scope`; only `audit` and `simulate` judge by several versions of a scope"));
+    }
+    let mut all = setups(l)?;
+    all.pop().ok_or_else(|| {
+        Error::new(ErrorKind::Scope, Location::file("--scope"), "no scope given")
+            .with_help("pass the declared scope with `--scope scope.yaml`")
+    })
+}
+
+/// One setup per `--scope` (the versions of a scope), alike in everything else.
+pub(crate) fn setups(l: &LoadArgs) -> Result<Vec<Setup>, Error> {
+    let first = Setup {
+        scope: None,
         stores: match &l.stores {
             Some(p) => Some(Source::new(
                 p.display().to_string(),
@@ -539,7 +565,14 @@ pub(crate) fn setup(l: &LoadArgs) -> Result<Setup, Error> {
         disable: l.disable.clone(),
         detectors: load_sources(&l.detectors, "the detector file", ErrorKind::Detectors)?,
         options: scopecheck::eval::Options::default(),
-    })
+    };
+    l.scope
+        .iter()
+        .map(|p| {
+            let text = input::read_text(p, "the scope", ErrorKind::Scope)?;
+            Ok(Setup { scope: Some(Source::new(p.display().to_string(), text)), ..first.clone() })
+        })
+        .collect()
 }
 
 fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
@@ -556,9 +589,11 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     if let Some(id) = &a.person {
         check_person_args(&a, id)?;
     }
-    let mut s = setup(&a.load)?;
-    s.options.show_evidence = a.show_evidence;
-    s.options.min_confidence = a.min_confidence;
+    let mut setups = setups(&a.load)?;
+    for s in &mut setups {
+        s.options.show_evidence = a.show_evidence;
+        s.options.min_confidence = a.min_confidence;
+    }
     let key = match (&a.pseudonym_key, &a.pseudonym_key_file) {
         (Some(k), _) => Some(k.as_bytes().to_vec()),
         (None, Some(p)) => {
@@ -577,14 +612,19 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             .with_help("use a long random secret, the same for every run whose reports are to be linked"));
     }
     let pseudonyms = key.map(|k| scopecheck::people::Pseudonymizer::new(&k));
-    let mut engine = s.build()?;
-    // The same key tags redacted values, so repeats of one value show without the value.
-    engine.value_tags = pseudonyms.clone();
+    let engines = setups
+        .iter()
+        .map(|s| {
+            let mut engine = s.build()?;
+            // The same key tags redacted values, so repeats of one value show without the value.
+            engine.value_tags = pseudonyms.clone();
+            Ok(std::sync::Arc::new(engine))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let options = AuditOptions { strict: a.strict, pseudonyms };
-    let engine = std::sync::Arc::new(engine);
     // Reports holding evidence in clear, or one person's data, are their owner's alone (0600).
     let _sensitive = output::sensitive(a.show_evidence || a.person.is_some());
-    let mut auditor = scopecheck::audit::Auditor::new(engine, options)?;
+    let mut auditor = scopecheck::audit::Auditor::with_history(engines, options)?;
     if let Some(path) = &a.labels {
         let text = input::read_text(path, "the labels", ErrorKind::Input)?;
         auditor.score_against(scopecheck::labels::Scorer::parse(&text, &path.display().to_string())?);
@@ -615,8 +655,12 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         }
     }
     let (mut report, person) = auditor.finish_with_person()?;
-    // The scope as declared, for the HTML page (never in the JSON report).
-    report.scope_text = s.scope.as_ref().map(|src| src.text.clone());
+    // The scope as declared (the newest version), for the HTML page (never in the JSON report).
+    report.scope_text = setups
+        .iter()
+        .filter_map(|s| s.scope.as_ref())
+        .find(|src| src.name == report.scope.file)
+        .map(|src| src.text.clone());
     let expired = apply_baseline(&a, &mut report, io)?;
     if let Some(mut person) = person {
         person.take_baseline(&report);
@@ -735,7 +779,7 @@ fn apply_baseline(
 
 /// A report written over one of the audit's own inputs would destroy it: refused up front.
 fn refuse_overwriting_inputs(a: &AuditArgs) -> Result<(), Error> {
-    let mut inputs: Vec<PathBuf> = vec![a.load.scope.clone()];
+    let mut inputs: Vec<PathBuf> = a.load.scope.clone();
     inputs.extend(a.load.stores.iter().cloned());
     inputs.extend(a.load.policies.iter().cloned());
     inputs.extend(a.load.detectors.iter().cloned());
@@ -757,8 +801,12 @@ fn refuse_overwriting_inputs(a: &AuditArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn schema(cedar: bool, report: bool, scenario: bool, io: &mut Io<'_>) -> Result<u8, Error> {
-    if scenario {
+fn schema(cedar: bool, report: bool, scenario: bool, simulation: bool, io: &mut Io<'_>) -> Result<u8, Error> {
+    if simulation {
+        let s = serde_json::to_string_pretty(&scopecheck::simulate::SimulationReport::json_schema())
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let _ = writeln!(io.stdout, "{s}");
+    } else if scenario {
         let s = serde_json::to_string_pretty(&scopecheck::generate::json_schema())
             .map_err(|e| Error::internal(e.to_string()))?;
         let _ = writeln!(io.stdout, "{s}");

@@ -12,15 +12,16 @@
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::eval::{Engine, EvalFailure, Evaluator, NO_STORE};
 use crate::input::{DigestCell, DigestReader, Line, for_each_line};
-use crate::observe::{parse_access, parse_capture};
+use crate::observe::{Capture, parse_access, parse_capture};
 use crate::people::{Concerned, People, Pseudonymizer, person_hash};
 use crate::report::{
     Finding, FindingState, InputDigest, InputLocation, InputRole, MAX_EXAMPLES, PeopleMethod, Provenance, Rejected,
-    Report, ScopeInfo, Stats, Summary, Timeline, ToolInfo, fingerprint,
+    Report, ScopeInfo, ScopeVersion, Stats, Summary, Timeline, ToolInfo, fingerprint,
 };
 use crate::rules::Fire;
 use crate::target::{EvidenceKind, Target, TargetKind};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use chrono::{DateTime, FixedOffset};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -76,6 +77,8 @@ struct Acc {
     examples: BTreeSet<InputLocation>,
     state: FindingState,
     details: BTreeMap<String, BTreeSet<String>>,
+    /// The scope versions whose events made it (indexes, oldest first).
+    versions: BTreeSet<usize>,
 }
 
 impl Acc {
@@ -103,14 +106,23 @@ struct StoreAcc {
 }
 
 /// Streams captures and access entries, then builds the report.
+///
+/// One auditor judges by one scope, or by a history of versions of one program's scope
+/// ([`Auditor::with_history`]): each event and access entry by the version in force at its `ts`.
 #[derive(Debug)]
 pub struct Auditor {
-    eval: Evaluator,
+    /// One evaluator per scope version before the newest, oldest first.
+    older: Vec<Evaluator>,
+    /// The newest scope version's evaluator (version `older.len()`).
+    newest: Evaluator,
+    /// When each version took effect.
+    starts: Vec<Option<DateTime<FixedOffset>>>,
     options: AuditOptions,
     files: Vec<(String, InputKind)>,
     digests: Vec<InputDigest>,
     acc: HashMap<(usize, Target), Acc>,
-    stores: BTreeMap<String, StoreAcc>,
+    /// Events per (scope version, store).
+    stores: BTreeMap<(usize, String), StoreAcc>,
     summary: Summary,
     rejected: BTreeSet<Rejected>,
     timeline: Timeline,
@@ -123,9 +135,27 @@ pub struct Auditor {
 impl Auditor {
     /// A new audit over this engine.
     pub fn new(engine: Arc<Engine>, options: AuditOptions) -> Result<Self> {
-        let timeline = Timeline::new(engine.scope.windows.as_ref());
+        Self::with_history(vec![engine], options)
+    }
+
+    /// A new audit over several versions of one program's scope (engines alike in everything
+    /// else: rules, detectors, store inventory, options). Each event and access entry is judged by
+    /// the version in force at its `ts`: the latest whose `effective_from` is not after it, or the
+    /// oldest, for an event older than every version (which that version reports as
+    /// `before-notice`). Whole stores no event reached are judged by the newest version. With more
+    /// than one version, each must have its own `effective_from`.
+    pub fn with_history(engines: Vec<Arc<Engine>>, options: AuditOptions) -> Result<Self> {
+        let mut engines = order_history(engines)?;
+        let Some(newest) = engines.pop() else {
+            return Err(Error::new(ErrorKind::Scope, Location::file("--scope"), "no scope given")
+                .with_help("pass the declared scope with `--scope scope.yaml`"));
+        };
+        let timeline = Timeline::new(newest.scope.windows.as_ref());
+        let starts = engines.iter().chain([&newest]).map(|e| e.scope.effective_from).collect();
         Ok(Auditor {
-            eval: Evaluator::new(engine)?,
+            older: engines.into_iter().map(Evaluator::new).collect::<Result<Vec<_>>>()?,
+            newest: Evaluator::new(newest)?,
+            starts,
             options,
             files: Vec::new(),
             digests: Vec::new(),
@@ -146,12 +176,42 @@ impl Auditor {
 
     /// Also follows the person whose `subject` is `id`, for [`Auditor::finish_with_person`].
     pub fn track_person(&mut self, id: &str) {
-        self.tracker = Some(crate::person::Tracker::new(id, self.eval.engine()));
+        self.tracker = Some(crate::person::Tracker::new(id, self.newest.engine()));
     }
 
-    /// The evaluator (to change its switches, or read its statistics).
+    /// The evaluator of the newest scope version (to read its statistics).
     pub fn evaluator_mut(&mut self) -> &mut Evaluator {
-        &mut self.eval
+        &mut self.newest
+    }
+
+    /// Turns the evaluators' decision caches on or off (off: every request goes to Cedar; for
+    /// benchmarks and the tests that hold the cached path to the uncached one).
+    pub fn set_decision_cache(&mut self, on: bool) {
+        for e in self.older.iter_mut().chain([&mut self.newest]) {
+            e.set_decision_cache(on);
+        }
+    }
+
+    /// The engine of the newest scope version.
+    pub fn engine(&self) -> &Arc<Engine> {
+        self.newest.engine()
+    }
+
+    /// The evaluator of scope version `v` (the newest for an index past the older ones).
+    fn eval(&self, v: usize) -> &Evaluator {
+        self.older.get(v).unwrap_or(&self.newest)
+    }
+
+    fn eval_mut(&mut self, v: usize) -> &mut Evaluator {
+        match self.older.get_mut(v) {
+            Some(e) => e,
+            None => &mut self.newest,
+        }
+    }
+
+    /// The scope version in force at `ts`.
+    fn version_at(&self, ts: &DateTime<FixedOffset>) -> usize {
+        self.starts.iter().rposition(|s| s.is_none_or(|s| s <= *ts)).unwrap_or(0)
     }
 
     /// Registers an input file; lines are reported against its name.
@@ -233,10 +293,12 @@ impl Auditor {
         Ok(())
     }
 
-    fn acc(&mut self, rule: usize, target: Target) -> &mut Acc {
-        let max_evidence = self.eval.engine().options.max_evidence;
+    /// The finding of `rule` on `target`, made (also) by scope version `version`'s input.
+    fn acc(&mut self, rule: usize, target: Target, version: usize) -> &mut Acc {
+        let max_evidence = self.newest.engine().options.max_evidence;
         let acc = self.acc.entry((rule, target)).or_default();
         acc.state.max_evidence = max_evidence;
+        acc.versions.insert(version);
         acc
     }
 
@@ -246,19 +308,37 @@ impl Auditor {
         if text.trim().is_empty() {
             return Ok(());
         }
+        match parse_capture(text) {
+            Ok(cap) => self.capture(file, line, &cap, |_, _| {}).map(|_| ()),
+            Err(r) => {
+                self.summary.records_read += 1;
+                self.record_rejection(file, line, r.reason, false)
+            }
+        }
+    }
+
+    /// One event already parsed (line `line` of `file`), so that several auditors can judge one
+    /// reading of the input (`simulate`). `on_hits` sees the event's findings and the engine of
+    /// the scope version that judged it before they are added to the report. Returns false when
+    /// the event was rejected (counted and listed) instead of evaluated.
+    pub fn capture(
+        &mut self,
+        file: FileId,
+        line: u64,
+        cap: &Capture<'_>,
+        on_hits: impl FnOnce(&[crate::eval::Hit], &Engine),
+    ) -> Result<bool> {
         self.summary.records_read += 1;
-        let cap = match parse_capture(text) {
-            Ok(c) => c,
-            Err(r) => return self.record_rejection(file, line, r.reason, false),
-        };
+        let v = self.version_at(&cap.ts);
         // The followed person's events are evaluated with their fields observed.
         let mine = self.tracker.as_ref().is_some_and(|t| t.is(cap.subject.as_deref()));
+        let eval = self.eval_mut(v);
         if mine {
-            self.eval.set_field_observations(true);
+            eval.set_field_observations(true);
         }
-        let outcome = self.eval.evaluate(&cap);
+        let outcome = eval.evaluate(cap);
         if mine {
-            self.eval.set_field_observations(false);
+            eval.set_field_observations(false);
         }
         let outcome = match outcome {
             Ok(o) => o,
@@ -266,17 +346,19 @@ impl Auditor {
                 if let (true, Some(t)) = (mine, &mut self.tracker) {
                     t.not_evaluated();
                 }
-                return self.record_rejection(file, line, r.reason, false);
+                self.record_rejection(file, line, r.reason, false)?;
+                return Ok(false);
             }
             Err(EvalFailure::Error(e)) => return Err(e),
         };
+        on_hits(&outcome.hits, self.eval(v).engine());
         self.summary.records_evaluated += 1;
         if let (true, Some(t)) = (mine, &mut self.tracker) {
             let at = InputLocation::line(self.files.get(file).map_or("<input>", |(n, _)| n.as_str()), line);
-            t.capture(&cap, &outcome, &at);
+            t.capture(cap, &outcome, &at);
         }
         self.timeline.record(&cap.ts, !outcome.hits.is_empty());
-        let show = self.eval.engine().options.show_evidence;
+        let show = self.newest.engine().options.show_evidence;
         let person = cap.subject.as_deref().map(|id| Person {
             hash: person_hash(id),
             pseudonym: None,
@@ -289,13 +371,13 @@ impl Auditor {
         if cap.subject_kind.is_none() {
             self.summary.records_without_subject_kind += 1;
         }
-        let store = self.stores.entry(outcome.store.clone()).or_default();
+        let store = self.stores.entry((v, outcome.store.clone())).or_default();
         store.events += 1;
         if let Some(p) = &person {
             store.people.insert(p.hash);
         }
         if let Some(scorer) = &mut self.scorer {
-            let rules = &self.eval.engine().rules;
+            let rules = &self.newest.engine().rules;
             let name = self.files.get(file).map_or("<input>", |(n, _)| n.as_str());
             scorer.line(
                 name,
@@ -304,7 +386,7 @@ impl Auditor {
             );
         }
         if outcome.hits.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         // A keyed pseudonym costs an HMAC: only for events that concern a finding.
         let person = person.map(|mut p| {
@@ -315,7 +397,7 @@ impl Auditor {
         });
         let at = InputLocation::line(self.file(file), line);
         for hit in outcome.hits {
-            let acc = self.acc(hit.rule, hit.target);
+            let acc = self.acc(hit.rule, hit.target, v);
             acc.count += 1;
             acc.categories.extend(hit.categories);
             acc.state.seen(&cap.ts, &cap.ts_text);
@@ -328,7 +410,7 @@ impl Auditor {
                 concerned.add(p.hash, p.pseudonym.as_deref(), p.id);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// One line of an access log.
@@ -336,12 +418,20 @@ impl Auditor {
         if text.trim().is_empty() {
             return Ok(());
         }
+        match parse_access(text) {
+            Ok(a) => self.access(file, line, &a),
+            Err(r) => {
+                self.summary.access_read += 1;
+                self.record_rejection(file, line, r.reason, true)
+            }
+        }
+    }
+
+    /// One access entry already parsed (line `line` of `file`).
+    pub fn access(&mut self, file: FileId, line: u64, access: &crate::observe::Access) -> Result<()> {
         self.summary.access_read += 1;
-        let access = match parse_access(text) {
-            Ok(a) => a,
-            Err(r) => return self.record_rejection(file, line, r.reason, true),
-        };
-        let hits = self.eval.evaluate_access(&access)?;
+        let v = self.version_at(&access.ts);
+        let hits = self.eval_mut(v).evaluate_access(access)?;
         self.summary.access_evaluated += 1;
         let at = InputLocation::line(self.file(file), line);
         let e = &access.entry;
@@ -349,7 +439,7 @@ impl Auditor {
         for (fire, path) in hits {
             let target = match fire.target {
                 TargetKind::Policy => {
-                    self.eval.failure_parts(&fire).map_or_else(|| Target::role(e.role.clone()), |p| p.0)
+                    self.eval(v).failure_parts(&fire).map_or_else(|| Target::role(e.role.clone()), |p| p.0)
                 }
                 TargetKind::Field => Target::field(path.clone()),
                 TargetKind::Store => Target::store(e.store.as_deref().unwrap_or(NO_STORE)),
@@ -358,21 +448,21 @@ impl Auditor {
             by_fire.entry((fire, target)).or_default().push(path);
         }
         if let Some(scorer) = &mut self.scorer {
-            let rules = &self.eval.engine().rules;
+            let rules = &self.newest.engine().rules;
             let name = self.files.get(file).map_or("<input>", |(n, _)| n.as_str());
             scorer.line(name, line, by_fire.keys().filter_map(|(f, t)| Some((rules.rule(f.rule)?.id.as_str(), t))));
         }
         if let Some(t) = &mut self.tracker {
-            t.access(&access, &at, &by_fire);
+            t.access(access, &at, &by_fire);
         }
         for ((fire, target), paths) in by_fire {
             let actor = e.actor.as_deref().unwrap_or("(unknown actor)");
             let evidence = match fire.evidence {
-                EvidenceKind::PolicyError => self.eval.failure_parts(&fire).map(|p| p.1),
+                EvidenceKind::PolicyError => self.eval(v).failure_parts(&fire).map(|p| p.1),
                 EvidenceKind::Access => Some(format!("{actor} read {} for {}", paths.join(", "), e.purpose)),
                 _ => None,
             };
-            let acc = self.acc(fire.rule, target);
+            let acc = self.acc(fire.rule, target, v);
             acc.count += 1;
             acc.state.seen(&access.ts, &e.ts);
             acc.example(&at);
@@ -388,10 +478,10 @@ impl Auditor {
         Ok(())
     }
 
-    /// The store as observed and as declared (evidence of store findings). Nothing in it
-    /// depends on which part of the input was read, so partial reports merge.
-    fn describe_store(&self, id: &str) -> String {
-        let engine = self.eval.engine();
+    /// The store as observed and as declared by scope version `v` (evidence of store findings).
+    /// Nothing in it depends on which part of the input was read, so partial reports merge.
+    fn describe_store(&self, v: usize, id: &str) -> String {
+        let engine = self.eval(v).engine();
         let decl = engine.scope.store(id);
         let obs = engine.inventory.get(id);
         let mut parts = Vec::new();
@@ -422,11 +512,50 @@ impl Auditor {
     /// [`Auditor::finish`], and the subject access report of the person followed
     /// ([`Auditor::track_person`]), if any.
     pub fn finish_with_person(mut self) -> Result<(Report, Option<crate::person::PersonReport>)> {
-        // Retention of each field in each store that holds it (decided when first met).
-        for kept in self.eval.kept_fields() {
+        let versions = self.starts.len();
+        // Retention of each field in each store that holds it, by the version its events were
+        // judged by (decided when first met).
+        for v in 0..versions {
+            self.finish_kept(v);
+        }
+        // Each store as a whole: by every version whose events reached it, and, when no event
+        // reached it (a store only declared or in the inventory), by the newest version.
+        let newest = versions.saturating_sub(1);
+        let mut judged: BTreeSet<(usize, String)> =
+            self.stores.keys().filter(|(_, s)| s.as_str() != NO_STORE).cloned().collect();
+        for store in self.newest.known_stores() {
+            if !judged.iter().any(|(_, s)| *s == store) {
+                judged.insert((newest, store));
+            }
+        }
+        // A store rule that also fired on captures (or kept fields) has counted their events already.
+        let from_events: HashSet<(usize, Target)> =
+            self.acc.iter().filter(|(_, a)| a.state.concerned.is_some()).map(|(k, _)| k.clone()).collect();
+        for (v, store) in judged {
+            self.finish_store(v, &store, &from_events)?;
+        }
+        self.summary.stores_observed = self.newest.engine().inventory.len() as u64;
+        let engine = Arc::clone(self.newest.engine());
+        let tracker = self.tracker.take();
+        let scorer = self.scorer.take();
+        let pseudonyms = self.options.pseudonyms.clone();
+        let mut report = self.build()?;
+        report.score = scorer.map(|s| s.finish(&report.findings));
+        let person = tracker.map(|t| {
+            let mut p = t.report(&engine, &report);
+            p.person.pseudonym = pseudonyms.map(|k| k.pseudonym(&p.person.subject));
+            p
+        });
+        Ok((report, person))
+    }
+
+    /// Retention findings of the fields scope version `v`'s events kept.
+    fn finish_kept(&mut self, v: usize) {
+        for kept in self.eval(v).kept_fields() {
             for fire in kept.fires.iter() {
-                let engine = self.eval.engine();
-                let failure = self.eval.failure_parts(fire);
+                let eval = self.eval(v);
+                let engine = eval.engine();
+                let failure = eval.failure_parts(fire);
                 let evidence = (fire.evidence == EvidenceKind::Retention).then(|| {
                     let field_days = engine
                         .scope
@@ -459,7 +588,7 @@ impl Auditor {
                 if let Some(t) = &mut self.tracker {
                     t.kept(fire.rule, &target, &kept.path, &kept.store, evidence.as_deref());
                 }
-                let acc = self.acc(fire.rule, target);
+                let acc = self.acc(fire.rule, target, v);
                 if let Some((line, column)) = promise {
                     acc.example(&InputLocation { file: scope_file, line, column: Some(column) });
                 }
@@ -473,61 +602,67 @@ impl Auditor {
                 }
             }
         }
-        // Each store as a whole.
-        let mut stores = self.eval.known_stores();
-        stores.extend(self.stores.keys().filter(|s| s.as_str() != NO_STORE).cloned());
-        for store in stores {
-            let (events, people) =
-                self.stores.get(&store).map_or((0, People::default()), |s| (s.events, s.people.clone()));
-            let fires = self.eval.evaluate_inventory(&store, events)?;
-            for fire in fires.iter() {
-                let (target, evidence) = match self.eval.failure_parts(fire) {
-                    Some((t, e)) => (t, Some(e)),
-                    None => (
-                        Target::store(store.clone()),
-                        (fire.evidence == EvidenceKind::StoreState).then(|| self.describe_store(&store)),
-                    ),
-                };
-                // A finding on the store alone points at the store's declaration in the scope.
-                let promise = (target.kind == TargetKind::Store)
-                    .then(|| self.eval.engine().scope.lines.stores.get(&store).copied())
-                    .flatten();
-                let scope_file = self.eval.engine().scope.file.clone();
-                if let Some(t) = &mut self.tracker {
-                    t.store(fire.rule, &target, &store, evidence.as_deref());
-                }
-                let acc = self.acc(fire.rule, target);
-                if let (Some((line, column)), true) = (promise, acc.examples.is_empty()) {
-                    acc.example(&InputLocation { file: scope_file, line, column: Some(column) });
-                }
-                // A store rule that also fired on captures has counted their events already.
-                if acc.state.concerned.is_none() {
-                    acc.count += events;
-                    acc.state.concerned = Some(Concerned { people: people.clone(), ..Concerned::default() });
-                }
-                if let Some(e) = evidence {
-                    acc.state.evidence(None, &e);
-                }
+    }
+
+    /// Findings on `store` as a whole, judged by scope version `v` over the events that version
+    /// judged.
+    fn finish_store(&mut self, v: usize, store: &str, from_events: &HashSet<(usize, Target)>) -> Result<()> {
+        let (events, people) =
+            self.stores.get(&(v, store.to_string())).map_or((0, People::default()), |s| (s.events, s.people.clone()));
+        let fires = self.eval_mut(v).evaluate_inventory(store, events)?;
+        for fire in fires.iter() {
+            let (target, evidence) = match self.eval(v).failure_parts(fire) {
+                Some((t, e)) => (t, Some(e)),
+                None => (
+                    Target::store(store),
+                    (fire.evidence == EvidenceKind::StoreState).then(|| self.describe_store(v, store)),
+                ),
+            };
+            // A finding on the store alone points at the store's declaration in the scope.
+            let engine = Arc::clone(self.eval(v).engine());
+            let promise =
+                (target.kind == TargetKind::Store).then(|| engine.scope.lines.stores.get(store).copied()).flatten();
+            if let Some(t) = &mut self.tracker {
+                t.store(fire.rule, &target, store, evidence.as_deref());
+            }
+            let counted = from_events.contains(&(fire.rule, target.clone()));
+            let acc = self.acc(fire.rule, target, v);
+            if let (Some((line, column)), true) = (promise, acc.examples.is_empty()) {
+                acc.example(&InputLocation { file: engine.scope.file.clone(), line, column: Some(column) });
+            }
+            if !counted {
+                acc.count += events;
+                acc.state.concerned.get_or_insert_with(Concerned::default).people.merge(&people);
+            }
+            if let Some(e) = evidence {
+                acc.state.evidence(None, &e);
             }
         }
-        self.summary.stores_observed = self.eval.engine().inventory.len() as u64;
-        let engine = Arc::clone(self.eval.engine());
-        let tracker = self.tracker.take();
-        let scorer = self.scorer.take();
-        let pseudonyms = self.options.pseudonyms.clone();
-        let mut report = self.build()?;
-        report.score = scorer.map(|s| s.finish(&report.findings));
-        let person = tracker.map(|t| {
-            let mut p = t.report(&engine, &report);
-            p.person.pseudonym = pseudonyms.map(|k| k.pseudonym(&p.person.subject));
-            p
-        });
-        Ok((report, person))
+        Ok(())
     }
 
     fn build(self) -> Result<Report> {
-        let engine = Arc::clone(self.eval.engine());
+        let engine = Arc::clone(self.newest.engine());
         let program = engine.scope.raw.program.clone();
+        // With a history, each finding names the versions that made it.
+        let labels: Vec<String> = if self.older.is_empty() {
+            Vec::new()
+        } else {
+            self.older.iter().chain([&self.newest]).map(|e| e.engine().scope.version_label()).collect()
+        };
+        let history: Vec<ScopeVersion> = if self.older.is_empty() {
+            Vec::new()
+        } else {
+            self.older
+                .iter()
+                .chain([&self.newest])
+                .map(|e| ScopeVersion {
+                    version: e.engine().scope.version_label(),
+                    file: e.engine().scope.file.clone(),
+                    effective_from: e.engine().scope.effective_from.map(|t| t.to_rfc3339()),
+                })
+                .collect()
+        };
         let mut findings = Vec::with_capacity(self.acc.len());
         for ((rule, target), acc) in self.acc {
             let Some(meta) = engine.rules.rule(rule) else { continue };
@@ -567,6 +702,7 @@ impl Auditor {
                 details: acc.details.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
                 help: meta.help.clone(),
                 reference: meta.reference.clone(),
+                scope_versions: acc.versions.iter().filter_map(|v| labels.get(*v).cloned()).collect(),
                 baseline: None,
                 baselined: false,
                 state,
@@ -585,6 +721,7 @@ impl Auditor {
                 version: engine.scope.raw.version.clone(),
                 notice: engine.scope.raw.notice.clone(),
                 file: engine.scope.file.clone(),
+                history,
             },
             provenance: Provenance {
                 scopecheck_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -599,7 +736,7 @@ impl Auditor {
             baseline: None,
             score: None,
             timeline: self.timeline,
-            stats: Stats { cedar_calls: self.eval.cedar_calls() },
+            stats: Stats { cedar_calls: self.older.iter().chain([&self.newest]).map(Evaluator::cedar_calls).sum() },
             rules: engine.rules.rules().to_vec(),
             scope_text: None,
             policy_sources: engine.rules.sources().to_vec(),
@@ -607,4 +744,66 @@ impl Auditor {
         report.settle();
         Ok(report)
     }
+}
+
+/// Orders scope versions by `effective_from` and checks they make one history: one program, the
+/// same rules, each version (when there are several) with its own `effective_from`.
+fn order_history(mut engines: Vec<Arc<Engine>>) -> Result<Vec<Arc<Engine>>> {
+    if engines.len() < 2 {
+        return Ok(engines);
+    }
+    // Errors point at the version's `effective_from:` where it has one.
+    let scope_err = |e: &Engine, msg: String, help: &str| {
+        let at = e.scope.lines.effective_from;
+        let location = Location {
+            file: e.scope.file.clone(),
+            line: at.and_then(|(l, _)| usize::try_from(l).ok()),
+            column: at.and_then(|(_, c)| usize::try_from(c).ok()),
+        };
+        Error::new(ErrorKind::Scope, location, msg).with_help(help.to_string())
+    };
+    if let Some(e) = engines.iter().find(|e| e.scope.effective_from.is_none()) {
+        return Err(scope_err(
+            e,
+            format!("`--scope` is given {} times, and this version has no `effective_from`", engines.len()),
+            "say when each version took effect (`effective_from: 2026-03-01`), or give one scope",
+        ));
+    }
+    engines.sort_by_key(|e| e.scope.effective_from);
+    for pair in engines.windows(2) {
+        let (Some(a), Some(b)) = (pair.first(), pair.get(1)) else { continue };
+        if a.scope.raw.program != b.scope.raw.program {
+            return Err(Error::new(
+                ErrorKind::Scope,
+                Location::file(&b.scope.file),
+                format!(
+                    "this scope is for program \"{}\" but {} is for \"{}\"; the versions of a history are of one program",
+                    b.scope.raw.program, a.scope.file, a.scope.raw.program
+                ),
+            )
+            .with_help("audit each program with its own scopes"));
+        }
+        if a.scope.effective_from == b.scope.effective_from {
+            return Err(scope_err(
+                b,
+                format!("this version takes effect at the same time as {}", a.scope.file),
+                "give each version its own `effective_from`",
+            ));
+        }
+        if a.rules_sha256 != b.rules_sha256 {
+            return Err(Error::internal("the scope versions of a history were given different rules"));
+        }
+    }
+    let mut labels: BTreeMap<String, &str> = BTreeMap::new();
+    for e in &engines {
+        if let Some(first) = labels.insert(e.scope.version_label(), &e.scope.file) {
+            return Err(Error::new(
+                ErrorKind::Scope,
+                Location::file(&e.scope.file),
+                format!("this version has the same `version` as {first} ({})", e.scope.version_label()),
+            )
+            .with_help("give each version its own `version`, so findings can say which one decided them"));
+        }
+    }
+    Ok(engines)
 }

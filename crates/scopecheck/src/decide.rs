@@ -37,7 +37,7 @@ use std::sync::Arc;
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Enforce or only watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Deny and redact.
@@ -45,6 +45,16 @@ pub enum Mode {
     Enforce,
     /// Decide and report, never block: every decision is `allow`.
     Monitor,
+}
+
+impl Mode {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Monitor => "monitor",
+        }
+    }
 }
 
 impl std::str::FromStr for Mode {
@@ -59,7 +69,7 @@ impl std::str::FromStr for Mode {
 }
 
 /// What happens to the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Send it unchanged.
@@ -275,22 +285,15 @@ impl Decider {
         let mut undecided: Vec<String> = Vec::new();
         for hit in outcome.hits {
             let severity = engine.rules.rule(hit.rule).map_or(Severity::Critical, |r| r.severity);
-            let acts = severity >= self.options.act_on;
-            let action = match (hit.target.kind, acts) {
-                (TargetKind::Policy, _) => {
-                    undecided.push(hit.target.id.clone());
-                    Action::Deny
-                }
-                (_, false) => Action::Report,
-                (TargetKind::Field, true) => {
+            let action = action(hit.target.kind, severity, self.options.act_on);
+            match (hit.target.kind, action) {
+                (TargetKind::Policy, _) => undecided.push(hit.target.id.clone()),
+                (_, Action::Redact) => {
                     remove.insert(hit.target.id.clone());
-                    Action::Redact
                 }
-                (_, true) => {
-                    deny = true;
-                    Action::Deny
-                }
-            };
+                (_, Action::Deny) => deny = true,
+                (_, Action::Report) => {}
+            }
             findings.push(EventFinding {
                 rule: hit.rule_id,
                 severity,
@@ -338,6 +341,38 @@ impl Decider {
             (Mode::Enforce, v) => (v, None, Vec::new()),
         };
         Decision { decision, would, mode, findings, event, removed, error: None }
+    }
+}
+
+/// What a finding of this target kind and severity does to its event under `act_on`: a field is
+/// removed, anything else about the event denies it, a finding below `act_on` is only reported, and
+/// a policy that could not be evaluated denies whatever `act_on` says.
+pub fn action(kind: TargetKind, severity: Severity, act_on: Severity) -> Action {
+    match (kind, severity >= act_on) {
+        (TargetKind::Policy, _) => Action::Deny,
+        (_, false) => Action::Report,
+        (TargetKind::Field, true) => Action::Redact,
+        (_, true) => Action::Deny,
+    }
+}
+
+/// The decision [`Decider::decide_line`] makes on an event with these findings (each as its
+/// target kind and severity), without redacting anything: `deny` if a finding denies it (or a
+/// policy could not be evaluated, in either mode), else `redact` if one removes a field, else
+/// `allow`; in [`Mode::Monitor`] every event that could be decided is allowed.
+pub fn verdict(hits: impl IntoIterator<Item = (TargetKind, Severity)>, options: &DecideOptions) -> Verdict {
+    let mut would = Verdict::Allow;
+    for (kind, severity) in hits {
+        match action(kind, severity, options.act_on) {
+            Action::Deny if kind == TargetKind::Policy => return Verdict::Deny,
+            Action::Deny => would = Verdict::Deny,
+            Action::Redact if would == Verdict::Allow => would = Verdict::Redact,
+            _ => {}
+        }
+    }
+    match options.mode {
+        Mode::Monitor => Verdict::Allow,
+        Mode::Enforce => would,
     }
 }
 

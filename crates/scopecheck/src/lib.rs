@@ -22,6 +22,7 @@ pub mod policytest;
 pub mod report;
 pub mod rules;
 pub mod scope;
+pub mod simulate;
 pub mod target;
 pub mod taxonomy;
 pub mod window;

@@ -111,8 +111,21 @@ fn engine_rules() -> Vec<RuleMeta> {
         reference: Some("GDPR Art. 5(2) and 24(1) (accountability); ISO/IEC 27001 A.8.29".into()),
         origin: ENGINE_ORIGIN.into(),
         targets: vec![TargetKind::Policy],
+    }, RuleMeta {
+        id: BEFORE_NOTICE.into(),
+        severity: Severity::High,
+        title: "Captured before the notice that covers it took effect".into(),
+        help: "The event's `ts` is earlier than the `effective_from` of the earliest version of the scope given, so no notice covered it when it was captured. The finding is on the capturing component (`source`); its first and last times give the period. Delete what was captured before the notice, or give the audit the version of the scope that was in force then (`--scope OLD.yaml --scope NEW.yaml`)."
+            .into(),
+        reference: Some("GDPR Art. 13(1) (information at the time data are obtained); CCPA §1798.100(b) (notice at collection)".into()),
+        origin: ENGINE_ORIGIN.into(),
+        targets: vec![TargetKind::Source],
     }]
 }
+
+/// The id of the engine's rule for events captured before the scope version judging them took
+/// effect.
+pub const BEFORE_NOTICE: &str = "before-notice";
 
 /// What one policy of a rule says of its findings (its `@target` and `@evidence`), and where it
 /// is written.
@@ -475,6 +488,11 @@ impl RulePack {
     /// The index of the engine's `policy-error` rule.
     pub fn policy_error_rule(&self) -> usize {
         self.rules.iter().position(|r| r.origin == ENGINE_ORIGIN && r.id == "policy-error").unwrap_or(0)
+    }
+
+    /// The index of the engine's `before-notice` rule.
+    pub fn before_notice_rule(&self) -> usize {
+        self.rules.iter().position(|r| r.origin == ENGINE_ORIGIN && r.id == BEFORE_NOTICE).unwrap_or(0)
     }
 
     /// sha256 of the rules in force: the schema, then each rule file's name and text, in load order,

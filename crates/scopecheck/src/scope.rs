@@ -26,6 +26,13 @@ pub struct Scope {
     /// Where the notice is published.
     #[serde(default)]
     pub notice: Option<String>,
+    /// When this version of the notice takes effect: an RFC 3339 time
+    /// (`2026-03-01T00:00:00+01:00`) or a date (`2026-03-01`: midnight in the `windows` time zone,
+    /// else UTC). Several versions of one program's scope, each with its own `effective_from`, are
+    /// a history: each event is judged by the version in force at its `ts`, and an event from before
+    /// the version that judges it took effect is a `before-notice` finding.
+    #[serde(default)]
+    pub effective_from: Option<String>,
     /// The kinds of people captured (`employee`, `contractor`...). Empty: any.
     #[serde(default)]
     pub subjects: Vec<String>,
@@ -213,7 +220,7 @@ pub fn json_schema() -> serde_json::Value {
 
 /// The top-level keys of a scope, in the order the format documents them.
 pub(crate) const SCOPE_KEYS: &[&str] =
-    &["program", "version", "notice", "subjects", "collect", "never", "windows", "stores", "access"];
+    &["program", "version", "notice", "effective_from", "subjects", "collect", "never", "windows", "stores", "access"];
 
 /// Checks, after a file failed to load as `what`, whether it is another kind of file altogether: a
 /// mapping none of whose top-level keys is one of `known`, like captures or an access log given
@@ -477,6 +484,8 @@ pub struct CompiledScope {
     pub never_categories: Vec<String>,
     /// Windows, if any.
     pub windows: Option<Windows>,
+    /// When this version takes effect (`effective_from`), if it says.
+    pub effective_from: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Where its promises are written, for reports that point at a broken one.
     pub lines: ScopeLines,
 }
@@ -494,6 +503,8 @@ pub struct ScopeLines {
     pub roles: BTreeMap<String, (u64, u64)>,
     /// The `windows:` key.
     pub windows: Option<(u64, u64)>,
+    /// The `effective_from:` key.
+    pub effective_from: Option<(u64, u64)>,
 }
 
 impl ScopeLines {
@@ -538,7 +549,13 @@ impl ScopeLines {
             .iter()
             .filter_map(|a| Some((a.role.clone(), pos(locate_from(text, access_at, &a.role)?))))
             .collect();
-        ScopeLines { collect, stores, roles, windows: section("windows").map(pos) }
+        ScopeLines {
+            collect,
+            stores,
+            roles,
+            windows: section("windows").map(pos),
+            effective_from: section("effective_from").map(pos),
+        }
     }
 }
 
@@ -707,12 +724,58 @@ impl Scope {
                     .with_help("list all purposes of a role in one entry"));
             }
         }
+        let effective_from = match &self.effective_from {
+            None => None,
+            Some(t) => Some(parse_effective_from(t, windows.as_ref().map(|w| w.tz)).map_err(|m| {
+                err_at(t, format!("`effective_from: {t}` {m}")).with_help(
+                    "write an RFC 3339 time (`2026-03-01T00:00:00+01:00`) or a date (`2026-03-01`, midnight in the windows' time zone, else UTC)",
+                )
+            })?),
+        };
         let lines = ScopeLines::find(&self, text);
-        Ok(CompiledScope { raw: self, file: file.to_string(), collect, never_fields, never_categories, windows, lines })
+        Ok(CompiledScope {
+            raw: self,
+            file: file.to_string(),
+            collect,
+            never_fields,
+            never_categories,
+            windows,
+            effective_from,
+            lines,
+        })
+    }
+}
+
+/// `effective_from`: an RFC 3339 time, or a date meaning its midnight in `tz` (UTC without one).
+fn parse_effective_from(
+    text: &str,
+    tz: Option<chrono_tz::Tz>,
+) -> std::result::Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    use chrono::TimeZone;
+    let t = text.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(at);
+    }
+    let day = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .map_err(|_| "is neither an RFC 3339 time nor a date".to_string())?;
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    let tz = tz.unwrap_or(chrono_tz::UTC);
+    // A midnight skipped by a clock change starts the day at its first existing instant.
+    match tz.from_local_datetime(&midnight) {
+        chrono::LocalResult::Single(at) | chrono::LocalResult::Ambiguous(at, _) => Ok(at.fixed_offset()),
+        chrono::LocalResult::None => (1..=180)
+            .find_map(|m| tz.from_local_datetime(&(midnight + chrono::Duration::minutes(m))).earliest())
+            .map(|at| at.fixed_offset())
+            .ok_or_else(|| format!("has no midnight in {tz}")),
     }
 }
 
 impl CompiledScope {
+    /// The label of this version in reports: its `version`, else its file name.
+    pub fn version_label(&self) -> String {
+        self.raw.version.clone().unwrap_or_else(|| self.file.clone())
+    }
+
     /// Parses and compiles in one go.
     pub fn load(text: &str, file: &str, taxonomy: &Taxonomy) -> Result<CompiledScope> {
         Scope::from_yaml(text, file)?.compile(text, file, taxonomy)

@@ -520,6 +520,23 @@ impl Evaluator {
             });
         }
 
+        // Captured before this version of the notice took effect: no notice covered it.
+        if let Some(from) = engine.scope.effective_from
+            && cap.ts < from
+        {
+            hits.push(Hit {
+                rule: engine.rules.before_notice_rule(),
+                rule_id: crate::rules::BEFORE_NOTICE.to_string(),
+                target: facts.target(TargetKind::Source, None),
+                categories: Vec::new(),
+                evidence: vec![format!(
+                    "captured before version {} of the notice took effect ({})",
+                    engine.scope.version_label(),
+                    from.to_rfc3339()
+                )],
+            });
+        }
+
         // Each field.
         if !cap.complete() {
             return Err(EvalFailure::Rejected(Rejection {

@@ -237,7 +237,21 @@ fn summary(out: &mut String, report: &Report) {
         .collect();
     let rows: [(&str, String); 11] = [
         ("program", format!("<code>{}</code>", esc(&report.scope.program))),
-        ("notice version", report.scope.version.as_deref().map_or("–".into(), esc)),
+        (
+            "notice version",
+            if report.scope.history.is_empty() {
+                report.scope.version.as_deref().map_or("–".into(), esc)
+            } else {
+                // A history: every version, and when it took effect.
+                report
+                    .scope
+                    .history
+                    .iter()
+                    .map(|v| format!("{} from {}", esc(&v.version), esc(v.effective_from.as_deref().unwrap_or("?"))))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        ),
         ("capture files", s.files.iter().map(|f| format!("<code>{}</code>", esc(f))).collect::<Vec<_>>().join(" ")),
         (
             "capture records",

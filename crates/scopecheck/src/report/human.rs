@@ -4,15 +4,15 @@ use super::{Printer, Report};
 use crate::rules::Severity;
 use std::fmt::Write as _;
 
-struct Paint {
-    on: bool,
+pub(crate) struct Paint {
+    pub(crate) on: bool,
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, text: &str) -> String {
+    pub(crate) fn wrap(&self, code: &str, text: &str) -> String {
         if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
-    fn sev(&self, s: Severity) -> String {
+    pub(crate) fn sev(&self, s: Severity) -> String {
         let label = s.as_str().to_ascii_uppercase();
         let code = match s {
             Severity::Critical => "1;31",
@@ -23,10 +23,10 @@ impl Paint {
         };
         self.wrap(code, &format!("{label:<8}"))
     }
-    fn bold(&self, t: &str) -> String {
+    pub(crate) fn bold(&self, t: &str) -> String {
         self.wrap("1", t)
     }
-    fn dim(&self, t: &str) -> String {
+    pub(crate) fn dim(&self, t: &str) -> String {
         self.wrap("2", t)
     }
 }
@@ -67,6 +67,15 @@ fn render_human(report: &Report, color: bool) -> String {
         report.scope.program,
         report.scope.file
     );
+    if !report.scope.history.is_empty() {
+        let versions: Vec<String> = report
+            .scope
+            .history
+            .iter()
+            .map(|v| format!("{} from {} ({})", v.version, v.effective_from.as_deref().unwrap_or("?"), v.file))
+            .collect();
+        let _ = writeln!(out, "scope versions, each event judged by the one in force: {}", versions.join("; "));
+    }
     let _ = writeln!(
         out,
         "captures: {} read from {}, {} evaluated, {} rejected",
@@ -140,6 +149,9 @@ fn render_human(report: &Report, color: bool) -> String {
         if !f.examples.is_empty() {
             let at: Vec<String> = f.examples.iter().map(ToString::to_string).collect();
             let _ = writeln!(out, "      at {}", at.join(", "));
+        }
+        if !f.scope_versions.is_empty() {
+            let _ = writeln!(out, "      decided by scope version {}", f.scope_versions.join(", "));
         }
         if !f.pseudonyms.is_empty() {
             let _ = writeln!(out, "      people (pseudonyms): {}", f.pseudonyms.join(", "));

@@ -10,7 +10,7 @@
 //! [`Stats`], apart from the findings.
 
 mod html;
-mod human;
+pub(crate) mod human;
 mod junit;
 mod markdown;
 mod person_html;
@@ -97,6 +97,22 @@ pub struct ScopeInfo {
     pub notice: Option<String>,
     /// Scope file.
     pub file: String,
+    /// Every version of the scope the audit judged by, oldest first, when it was given more
+    /// than one (`--scope` repeated); `version`, `notice` and `file` are then the newest one's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<ScopeVersion>,
+}
+
+/// One version of a scope in a history.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, JsonSchema)]
+pub struct ScopeVersion {
+    /// Its label: the scope's `version`, else its file name. Findings name it in `scope_versions`.
+    pub version: String,
+    /// Its file.
+    pub file: String,
+    /// When it took effect (`effective_from`, as RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<String>,
 }
 
 /// What an input file was to the audit.
@@ -347,6 +363,10 @@ pub struct Finding {
     pub help: String,
     /// Regulation reference.
     pub reference: Option<String>,
+    /// The versions of the scope whose events made this finding (labels as in
+    /// `scope.history`), when the audit judged by more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scope_versions: Vec<String>,
     /// The baseline entry for this finding (with `--baseline`): accepted, expired, or not
     /// covering all its categories.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -423,6 +443,11 @@ impl Finding {
             let mine = self.details.entry(k.clone()).or_default();
             let all: BTreeSet<String> = mine.iter().chain(v).cloned().collect();
             *mine = all.into_iter().collect();
+        }
+        for v in &other.scope_versions {
+            if !self.scope_versions.contains(v) {
+                self.scope_versions.push(v.clone());
+            }
         }
         match (&mut self.state.concerned, &other.state.concerned) {
             (Some(a), Some(b)) => a.merge(b),

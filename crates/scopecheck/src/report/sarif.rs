@@ -219,6 +219,11 @@ fn render_sarif(report: &Report) -> String {
             if !related.is_empty() {
                 set(&mut result, "relatedLocations", json!(related));
             }
+            if !f.scope_versions.is_empty()
+                && let Some(props) = result.get_mut("properties").and_then(|p| p.as_object_mut())
+            {
+                props.insert("scope_versions".into(), json!(f.scope_versions));
+            }
             // Accepted by a baseline: a suppression, which code scanning shows as dismissed.
             if let (true, Some(b)) = (f.baselined, &f.baseline) {
                 set(
