@@ -299,7 +299,14 @@ impl RulePack {
             )
         })?;
         let validation = Validator::new(self.schema.clone()).validate(&parsed, ValidationMode::Strict);
-        if let Some(first) = validation.validation_errors().next() {
+        // Cedar lists validation errors in no fixed order (one per action a policy applies to,
+        // from hash maps): report the first in the text, then by message, so the same file always
+        // gets the same message.
+        let first = validation.validation_errors().min_by_key(|e| {
+            let offset = miette::Diagnostic::labels(*e).and_then(|mut l| l.next()).map_or(usize::MAX, |l| l.offset());
+            (offset, e.to_string())
+        });
+        if let Some(first) = first {
             return Err(from_cedar(
                 ErrorKind::Policy,
                 file,
