@@ -103,11 +103,21 @@ fn real_main() -> Result<(), String> {
     let modes = if a.modes.is_empty() { Mode::ALL.to_vec() } else { a.modes.clone() };
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let mut results: Vec<Measure> = Vec::new();
-    for mode in modes {
+    // (mode, events limit, name in the table). When the slow modes run on a prefix, the audit
+    // also runs on that same prefix, for a like-for-like ratio beside the whole-file one.
+    let limited = a.slow_limit > 0 && modes.iter().any(|m| m.is_slow());
+    let mut plan: Vec<(Mode, Option<u64>, String)> = Vec::new();
+    for &mode in &modes {
         let limit = (mode.is_slow() && a.slow_limit > 0).then_some(a.slow_limit);
+        plan.push((mode, limit, mode.name().to_string()));
+        if mode == Mode::Audit && limited {
+            plan.push((mode, Some(a.slow_limit), PREFIX_AUDIT.to_string()));
+        }
+    }
+    for (mode, limit, label) in plan {
         let mut runs: Vec<Measure> = Vec::new();
         for round in 0..a.rounds.max(1) {
-            eprint!("{} (round {}/{}) ... ", mode.name(), round + 1, a.rounds.max(1));
+            eprint!("{label} (round {}/{}) ... ", round + 1, a.rounds.max(1));
             let _ = std::io::stderr().flush();
             let mut cmd = Command::new(&exe);
             cmd.arg("--data").arg(&dir).arg("--child").arg(mode.name());
@@ -130,6 +140,7 @@ fn real_main() -> Result<(), String> {
         let peak = runs.iter().map(|m| m.peak_rss_kb).max().unwrap_or(0);
         if let Some(mut m) = runs.get(runs.len() / 2).cloned() {
             m.peak_rss_kb = peak;
+            m.mode = label;
             results.push(m);
         }
     }
@@ -142,6 +153,9 @@ fn real_main() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The audit on the slow modes' prefix, in the table.
+const PREFIX_AUDIT: &str = "audit_prefix";
 
 /// `--agree N`: prints each event where the others differ from scopecheck; fails if any does.
 fn agree(data: &DataSet, n: u64, modes: &[Mode]) -> Result<(), String> {
@@ -198,6 +212,12 @@ struct Report {
     results: Vec<Measure>,
 }
 
+/// Three significant digits (ratios span 0.0005 to 5).
+fn significant(x: f64) -> String {
+    let digits = if x <= 0.0 { 3 } else { (2 - x.log10().floor() as i64).clamp(0, 8) as usize };
+    format!("{x:.digits$}")
+}
+
 fn rate(m: &Measure) -> (f64, f64) {
     let s = m.seconds.max(1e-9);
     (m.events as f64 / s, m.bytes as f64 / 1e6 / s)
@@ -209,12 +229,21 @@ impl Report {
     }
 
     fn mb_per_s(&self, mode: Mode) -> Option<f64> {
-        self.results.iter().find(|m| m.mode == mode.name()).map(|m| rate(m).1)
+        self.mb_per_s_of(mode.name())
+    }
+
+    fn mb_per_s_of(&self, name: &str) -> Option<f64> {
+        self.results.iter().find(|m| m.mode == name).map(|m| rate(m).1)
     }
 
     /// Speed of `a` over speed of `b` (MB/s over MB/s).
     fn ratio(&self, a: Mode, b: Mode) -> Option<f64> {
         Some(self.mb_per_s(a)? / self.mb_per_s(b)?)
+    }
+
+    /// Speed of the audit on the slow modes' prefix over speed of `b`.
+    fn prefix_ratio(&self, b: Mode) -> Option<f64> {
+        Some(self.mb_per_s_of(PREFIX_AUDIT)? / self.mb_per_s(b)?)
     }
 
     fn table(&self) -> String {
@@ -227,15 +256,15 @@ impl Report {
             self.slow_limit
         );
         s += &format!(
-            "{:<12} {:>9} {:>8} {:>9} {:>12} {:>8} {:>10} {:>12}\n",
+            "{:<15} {:>9} {:>8} {:>9} {:>12} {:>8} {:>10} {:>12}\n",
             "mode", "events", "MB", "seconds", "events/s", "MB/s", "peak RSS", "x serde_json"
         );
         let base = self.mb_per_s(Mode::SerdeJson);
         for m in &self.results {
             let (eps, mbps) = rate(m);
-            let ratio = base.map_or("-".to_string(), |b| format!("{:.3}", mbps / b));
+            let ratio = base.map_or("-".to_string(), |b| significant(mbps / b));
             s += &format!(
-                "{:<12} {:>9} {:>8.1} {:>9.3} {:>12.0} {:>8.2} {:>7.1} MB {:>12}\n",
+                "{:<15} {:>9} {:>8.1} {:>9.3} {:>12.0} {:>8.2} {:>7.1} MB {:>12}\n",
                 m.mode,
                 m.events,
                 m.bytes as f64 / 1e6,
@@ -247,11 +276,17 @@ impl Report {
             );
         }
         s += "\n";
-        if let Some(r) = self.ratio(Mode::Audit, Mode::NaiveCedar) {
-            s += &format!("scopecheck / naive Cedar: {r:.1}x (speed ratio)\n");
+        if let Some(r) = self.ratio(Mode::Audit, Mode::AuditNoCache) {
+            s += &format!("scopecheck / its own decision cache off: {r:.1}x (speed ratio)\n");
         }
-        if let Some(r) = self.ratio(Mode::Audit, Mode::Regorus) {
-            s += &format!("scopecheck / regorus:     {r:.1}x (speed ratio)\n");
+        for (mode, name) in [(Mode::NaiveCedar, "naive Cedar"), (Mode::Regorus, "regorus")] {
+            if let Some(r) = self.ratio(Mode::Audit, mode) {
+                s += &format!("scopecheck / {name}: {r:.1}x (speed ratio, audit on the whole file)");
+                if let Some(p) = self.prefix_ratio(mode) {
+                    s += &format!("; {p:.1}x (audit on the same {} events)", self.slow_limit);
+                }
+                s += "\n";
+            }
         }
         if let Some(r) = self.ratio(Mode::Audit, Mode::SerdeJson) {
             s += &format!("scopecheck / serde_json parse-only: {r:.3}x\n");
@@ -283,7 +318,10 @@ impl Report {
             "modes": modes,
             "ratios": {
                 "scopecheck_over_naive_cedar": self.ratio(Mode::Audit, Mode::NaiveCedar),
+                "scopecheck_over_no_decision_cache": self.ratio(Mode::Audit, Mode::AuditNoCache),
                 "scopecheck_over_regorus": self.ratio(Mode::Audit, Mode::Regorus),
+                "scopecheck_prefix_over_naive_cedar": self.prefix_ratio(Mode::NaiveCedar),
+                "scopecheck_prefix_over_regorus": self.prefix_ratio(Mode::Regorus),
                 "scopecheck_over_serde_json": self.ratio(Mode::Audit, Mode::SerdeJson),
                 "sonic_rs_over_serde_json": self.ratio(Mode::SonicRs, Mode::SerdeJson),
             },

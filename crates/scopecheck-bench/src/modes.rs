@@ -17,6 +17,9 @@ pub enum Mode {
     SonicRs,
     /// scopecheck's audit through the library, one thread.
     Audit,
+    /// The same audit with its decision cache off (`Evaluator::set_decision_cache(false)`): one
+    /// Cedar call per field path and category of every event, the entity store kept.
+    AuditNoCache,
     /// One Cedar `is_authorized` per field occurrence and category, entities built per request.
     NaiveCedar,
     /// The capture-event checks in Rego, run by regorus, one evaluation per event.
@@ -25,7 +28,8 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Mode; 5] = [Mode::SerdeJson, Mode::SonicRs, Mode::Audit, Mode::NaiveCedar, Mode::Regorus];
+    pub const ALL: [Mode; 6] =
+        [Mode::SerdeJson, Mode::SonicRs, Mode::Audit, Mode::AuditNoCache, Mode::NaiveCedar, Mode::Regorus];
 
     /// Its name on the command line and in the JSON.
     pub fn name(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Mode {
             Mode::SerdeJson => "serde_json",
             Mode::SonicRs => "sonic_rs",
             Mode::Audit => "audit",
+            Mode::AuditNoCache => "audit_no_cache",
             Mode::NaiveCedar => "naive_cedar",
             Mode::Regorus => "regorus",
         }
@@ -164,11 +169,11 @@ pub fn run(mode: Mode, data: &DataSet, limit: Option<u64>) -> Result<Measure, St
             })?;
             Ok(measure(read.lines, read.bytes, t.elapsed().as_secs_f64(), leaves, "leaves visited"))
         }
-        Mode::Audit => {
+        Mode::Audit | Mode::AuditNoCache => {
             let engine = Arc::new(data.setup().build().map_err(|e| e.to_string())?);
             let t = Instant::now();
             let report = match limit {
-                None => {
+                None if mode == Mode::Audit => {
                     let f = std::fs::File::open(&data.captures).map_err(|e| e.to_string())?;
                     let input = scopecheck::audit::Input {
                         name: "captures.jsonl".into(),
@@ -179,9 +184,11 @@ pub fn run(mode: Mode, data: &DataSet, limit: Option<u64>) -> Result<Measure, St
                     scopecheck::audit::audit(engine, vec![input], scopecheck::audit::AuditOptions::default())
                         .map_err(|e| e.to_string())?
                 }
-                Some(_) => {
+                _ => {
+                    // Line by line through the same `Auditor` (`audit` is this loop over a reader).
                     let mut a = scopecheck::audit::Auditor::new(engine, scopecheck::audit::AuditOptions::default())
                         .map_err(|e| e.to_string())?;
+                    a.evaluator_mut().set_decision_cache(mode == Mode::Audit);
                     let file = a.add_file("captures.jsonl", scopecheck::audit::InputKind::Captures);
                     let mut n = 0u64;
                     data.for_each_line(limit, |l| {
@@ -197,7 +204,11 @@ pub fn run(mode: Mode, data: &DataSet, limit: Option<u64>) -> Result<Measure, St
                 None => data.bytes,
                 Some(_) => count_bytes(data, limit)?,
             };
-            Ok(measure(s.records_read, bytes, secs, report.findings.len() as u64, "findings"))
+            let calls = report.stats.cedar_calls;
+            let findings = report.findings.len() as u64;
+            let mut m = measure(s.records_read, bytes, secs, findings, "");
+            m.output_is = format!("findings; {calls} Cedar calls");
+            Ok(m)
         }
         Mode::NaiveCedar => {
             let engine = Arc::new(data.setup().build().map_err(|e| e.to_string())?);
