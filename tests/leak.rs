@@ -116,6 +116,28 @@ fn no_format_prints_a_secret_or_a_person_id() {
             assert_clean(&format!("audit {extra:?} {what}"), &text, true);
         }
     }
+    // `simulate`, every format: a candidate that declares nothing of what the secrets sit in
+    // (one scope without `collect`) removes and changes findings that hold them as evidence.
+    let bare = tmp("leak-bare.yaml", "program: leaktest\nsubjects: [employee]\n");
+    let sim_files: Vec<(&str, String)> = ["json", "sarif"].map(|f| (f, tmp(&format!("leak-sim.{f}"), ""))).into();
+    let mut args = vec!["simulate", "--scope", &scope, "--candidate-scope", &bare, "--format", "human"];
+    let sim_args: Vec<String> = sim_files.iter().map(|(f, path)| format!("{f}={path}")).collect();
+    for a in &sim_args {
+        args.extend(["--format", a.as_str()]);
+    }
+    args.push(&caps);
+    let out = run(&args);
+    assert!(out.code < 2, "{}", out.stderr);
+    let sim: serde_json::Value = serde_json::from_str(&read(&sim_files[0].1)).unwrap();
+    let moved = sim["summary"]["added"].as_u64().unwrap()
+        + sim["summary"]["removed"].as_u64().unwrap()
+        + sim["summary"]["changed"].as_u64().unwrap();
+    assert!(moved > 0, "the simulation changed nothing: the test would be vacuous");
+    let mut texts = vec![("simulate human", out.stdout), ("simulate stderr", out.stderr)];
+    texts.extend(sim_files.iter().map(|(f, path)| (*f, read(path))));
+    for (what, text) in texts {
+        assert_clean(&format!("simulate {what}"), &text, true);
+    }
     // The first malformed line with --strict: an error, exit 2, and no secret in the message.
     let out = run(&["audit", "--scope", &scope, "--strict", &caps]);
     assert_eq!(out.code, 2, "{}", out.stderr);
