@@ -501,3 +501,43 @@ fn person_ids_never_reach_decisions() {
     let f = other.findings.iter().find(|f| f.rule == "never-collect").unwrap();
     assert_eq!(f.people_affected, Some(f.count));
 }
+
+/// The audit of a fixture read whole (`scopecheck::audit::audit`), or on `threads` deciders fed
+/// batches of `batch_lines` lines (`audit_parallel`).
+fn audit_split(fx: &str, threads: usize, batch_lines: usize) -> Report {
+    use scopecheck::audit::{AuditOptions, Input, Split};
+    let engine = Arc::new(setup(fx).build().unwrap());
+    let dir = root().join("fixtures").join(fx);
+    let inputs: Vec<Input<'static>> = [("captures.jsonl", InputKind::Captures), ("access.jsonl", InputKind::Access)]
+        .into_iter()
+        .map(|(name, kind)| Input {
+            name: name.to_string(),
+            kind,
+            reader: Box::new(std::io::Cursor::new(std::fs::read(dir.join(name)).unwrap())),
+            digest: None,
+        })
+        .collect();
+    if threads == 0 {
+        return scopecheck::audit::audit(engine, inputs, AuditOptions::default()).unwrap();
+    }
+    let split = Split { threads, batch_bytes: 1 << 20, batch_lines, max_line: scopecheck::input::MAX_LINE };
+    scopecheck::audit::audit_parallel(vec![engine], AuditOptions::default(), inputs, split).unwrap()
+}
+
+/// The report as JSON without `stats` (work per decider, which depends on the split).
+fn without_stats(r: &Report) -> String {
+    let mut v = serde_json::to_value(r).unwrap();
+    v.as_object_mut().unwrap().remove("stats");
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+#[test]
+fn any_thread_count_and_batch_size_gives_the_same_report_byte_for_byte() {
+    for fx in ["mci", "workday", "helpdesk", "lobby", "roster", "clean"] {
+        let whole = without_stats(&audit_split(fx, 0, 0));
+        for (threads, batch) in [(1, 4096), (2, 1), (3, 7), (4, 50), (8, 3)] {
+            let split = without_stats(&audit_split(fx, threads, batch));
+            assert!(split == whole, "{fx}: {threads} threads, batches of {batch} lines differ from one reading");
+        }
+    }
+}

@@ -27,6 +27,9 @@ use std::sync::Arc;
 
 pub use crate::report::MAX_LISTED_REJECTIONS;
 
+mod parallel;
+pub use parallel::{BATCH_BYTES, BATCH_LINES, Split, audit_parallel};
+
 /// A file of input, by index.
 pub type FileId = usize;
 

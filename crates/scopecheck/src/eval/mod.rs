@@ -53,8 +53,10 @@ impl Default for Options {
     }
 }
 
-/// Everything a decision needs that does not change while running.
-#[derive(Debug)]
+/// Everything a decision needs that does not change while running. A clone shares the compiled
+/// patterns but has its own regex scratch space: give each thread its own clone (a regex's
+/// scratch space is taken under a lock when several threads share it).
+#[derive(Debug, Clone)]
 pub struct Engine {
     /// The declared scope.
     pub scope: CompiledScope,

@@ -1,0 +1,107 @@
+//! The audit on one and on several deciders, over one generated capture file read from memory.
+//!
+//! `cargo bench -p scopecheck --bench threads [-- SCENARIO DAYS]` (default: the `mci` scenario's
+//! first day). Passes, interleaved over 3 rounds, median reported: `serde_json::Value` parsing of
+//! every line (the parse-only baseline), `audit` (one thread, no reader thread), and
+//! `audit_parallel` with 1, 2 and (when there are more cores) all deciders, one reader each.
+//! Run it on a quiet machine: the ratio of 2 deciders to 1 is the figure (goal ≥ 1.8).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use scopecheck::audit::{AuditOptions, Input, InputKind, Split, audit, audit_parallel};
+use scopecheck::generate::Generator;
+use scopecheck::{Setup, Source};
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scenario = args.first().map_or_else(|| root.join("fixtures/scenarios/mci.yaml"), |s| s.into());
+    let days: u32 = args.get(1).and_then(|d| d.parse().ok()).unwrap_or(1);
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let line = text.lines().find(|l| l.starts_with("days:")).unwrap().to_string();
+    let text = text.replacen(&line, &format!("days: {days}"), 1);
+    let g = Generator::new(&text, &scenario.display().to_string(), None).unwrap();
+    let mut data = String::new();
+    let mut events = 0;
+    for i in 0..g.chunks() {
+        let c = g.chunk(i);
+        events += c.lines;
+        data.push_str(&c.text);
+    }
+    let (stores, _) = g.stores_yaml();
+    let setup = Setup {
+        scope: Some(Source::new("scope.yaml", g.scope_yaml())),
+        stores: Some(Source::new("stores.yaml", stores)),
+        ..Setup::default()
+    };
+    let engine = Arc::new(setup.build().unwrap());
+    let mb = data.len() as f64 / 1e6;
+    let input = || {
+        vec![Input {
+            name: "captures.jsonl".into(),
+            kind: InputKind::Captures,
+            reader: Box::new(std::io::Cursor::new(data.as_bytes())),
+            digest: None,
+        }]
+    };
+    let value = || {
+        let t = Instant::now();
+        for l in data.lines() {
+            black_box(serde_json::from_str::<serde_json::Value>(l).unwrap());
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let serial = || {
+        let t = Instant::now();
+        black_box(audit(Arc::clone(&engine), input(), AuditOptions::default()).unwrap());
+        t.elapsed().as_secs_f64()
+    };
+    let parallel = |threads: usize| {
+        let t = Instant::now();
+        let split = Split::new(threads, scopecheck::input::MAX_LINE);
+        black_box(audit_parallel(vec![Arc::clone(&engine)], AuditOptions::default(), input(), split).unwrap());
+        t.elapsed().as_secs_f64()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut counts = vec![1, 2];
+    if cores > 2 {
+        counts.push(cores);
+    }
+    let rounds = 3;
+    let (mut v, mut s) = (Vec::new(), Vec::new());
+    let mut p: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
+    for _ in 0..rounds {
+        v.push(value());
+        s.push(serial());
+        for (i, &n) in counts.iter().enumerate() {
+            p[i].push(parallel(n));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|x, y| x.total_cmp(y));
+        v[v.len() / 2]
+    };
+    let (v, s) = (median(&mut v), median(&mut s));
+    println!(
+        "data: {} cut to {days} days: {events} events, {mb:.1} MB; {cores} cores; median of {rounds} rounds",
+        scenario.display()
+    );
+    println!("{:<34} {v:>8.3} s {:>8.1} MB/s", "serde_json Value (parse)", mb / v);
+    println!("{:<34} {s:>8.3} s {:>8.1} MB/s  {:.2} x parse speed", "audit (one thread)", mb / s, v / s);
+    let mut one = 0.0;
+    for (i, n) in counts.iter().enumerate() {
+        let t = median(&mut p[i]);
+        if *n == 1 {
+            one = t;
+        }
+        println!(
+            "{:<34} {t:>8.3} s {:>8.1} MB/s  {:.2} x one decider",
+            format!("audit_parallel, {n} decider(s)"),
+            mb / t,
+            one / t
+        );
+    }
+}
