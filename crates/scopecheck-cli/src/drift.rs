@@ -3,7 +3,7 @@
 use crate::{FailOn, Io, OutputArgs, input, parse_fail_on};
 use clap::Args;
 use scopecheck::drift::{self, DiffOptions, Format};
-use scopecheck::{Error, ErrorKind, Location, Source};
+use scopecheck::{Error, ErrorKind, Source};
 use std::path::PathBuf;
 
 /// Arguments of `scopecheck diff`.
@@ -28,18 +28,7 @@ pub(crate) struct DiffArgs {
 
 pub(crate) fn diff(a: DiffArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     a.output.check_writable(Format::Human)?;
-    // A report written over one of the scopes would destroy it.
-    let inputs: Vec<PathBuf> = [&a.old, &a.new].iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
-    for out in a.output.files(Format::Human)? {
-        if std::fs::canonicalize(&out).is_ok_and(|real| real.is_file() && inputs.contains(&real)) {
-            return Err(Error::new(
-                ErrorKind::Input,
-                Location::file(out.display().to_string()),
-                "the report would be written over one of the scopes compared",
-            )
-            .with_help("write the report to another file"));
-        }
-    }
+    a.output.refuse_overwriting(Format::Human, [a.old.clone(), a.new.clone()], "the scopes compared")?;
     let read = |p: &PathBuf, what: &str| -> Result<Source, Error> {
         Ok(Source::new(p.display().to_string(), input::read_text(p, what, ErrorKind::Scope)?))
     };

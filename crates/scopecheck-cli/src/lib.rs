@@ -163,20 +163,8 @@ struct AuditArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY|never", default_value = "high", value_parser = parse_fail_on)]
     fail_on: FailOn,
-    /// Show evidence as captured instead of redacted. The report then holds the sensitive data itself.
-    #[arg(long)]
-    show_evidence: bool,
-    /// Stop with exit 2 at the first malformed line instead of rejecting it and going on.
-    #[arg(long)]
-    strict: bool,
-    /// Ignore detections below this confidence (0 to 1).
-    #[arg(long, default_value_t = 0.5, value_name = "C")]
-    min_confidence: f32,
-    /// Longest input line read, in bytes (`K`, `M` and `G` suffixes: KiB, MiB, GiB; at most 64M).
-    /// A longer line is rejected (counted and listed with its line number, never half-read) and
-    /// reading goes on with the next one.
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_line_limit)]
-    max_line_bytes: usize,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Accepted findings (YAML): accepted ones stay listed, marked, and do not fail the gate; an
     /// expired acceptance fails it; a category the entry does not accept makes the finding new.
     #[arg(long, value_name = "FILE")]
@@ -260,6 +248,54 @@ pub(crate) fn parse_line_limit(s: &str) -> Result<usize, String> {
     Ok(bytes)
 }
 
+/// How captures are read and what reports show: defined once, for `audit` and `simulate`.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ReadArgs {
+    /// Show evidence as captured instead of redacted. The report then holds the sensitive data itself.
+    #[arg(long)]
+    pub(crate) show_evidence: bool,
+    /// Stop with exit 2 at the first malformed line instead of rejecting it and going on.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    /// Ignore detections below this confidence (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_name = "C")]
+    pub(crate) min_confidence: f32,
+    /// Longest input line read, in bytes (`K`, `M` and `G` suffixes: KiB, MiB, GiB; at most 64M).
+    /// A longer line is rejected (counted and listed with its line number, never half-read) and
+    /// reading goes on with the next one.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_line_limit)]
+    pub(crate) max_line_bytes: usize,
+}
+
+impl ReadArgs {
+    /// Checks what clap cannot, before anything is read.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.min_confidence) {
+            return Err(Error::new(
+                ErrorKind::Input,
+                Location::file("--min-confidence"),
+                "the confidence must be between 0 and 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sets the engine options these arguments choose.
+    pub(crate) fn apply(&self, setups: &mut [Setup]) {
+        for s in setups {
+            s.options.show_evidence = self.show_evidence;
+            s.options.min_confidence = self.min_confidence;
+        }
+    }
+}
+
+impl LoadArgs {
+    /// Every file these arguments name.
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        self.scope.iter().chain(&self.stores).chain(&self.policies).chain(&self.detectors).cloned().collect()
+    }
+}
+
 /// Where a command's output goes: defined once, for every command that prints a result.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct OutputArgs {
@@ -329,6 +365,29 @@ impl OutputArgs {
     /// The output files (for checking that none of them is an input).
     fn files<F: std::str::FromStr<Err = String>>(&self, default: F) -> Result<Vec<PathBuf>, Error> {
         Ok(self.targets(default)?.into_iter().filter_map(|(_, f)| f).collect())
+    }
+
+    /// Refuses, before any work, to write an output over one of `inputs` (`-` is stdin): it would
+    /// destroy it. `whose` names the inputs in the message ("the audit's inputs").
+    pub(crate) fn refuse_overwriting<F: std::str::FromStr<Err = String>>(
+        &self,
+        default: F,
+        inputs: impl IntoIterator<Item = PathBuf>,
+        whose: &str,
+    ) -> Result<(), Error> {
+        let inputs: Vec<PathBuf> =
+            inputs.into_iter().filter(|p| p.as_os_str() != "-").filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+        for out in self.files(default)? {
+            if std::fs::canonicalize(&out).is_ok_and(|real| real.is_file() && inputs.contains(&real)) {
+                return Err(Error::new(
+                    ErrorKind::Input,
+                    Location::file(out.display().to_string()),
+                    format!("the report would be written over one of {whose}"),
+                )
+                .with_help("write the report to another file"));
+            }
+        }
+        Ok(())
     }
 
     fn color(&self, io: &Io<'_>, file: &Option<PathBuf>) -> bool {
@@ -581,24 +640,17 @@ pub(crate) fn setups(l: &LoadArgs) -> Result<Vec<Setup>, Error> {
 }
 
 fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
-    if !(0.0..=1.0).contains(&a.min_confidence) {
-        return Err(Error::new(
-            ErrorKind::Input,
-            Location::file("--min-confidence"),
-            "the confidence must be between 0 and 1",
-        ));
-    }
+    a.read.check()?;
     // Checked before anything is read, so a typo or an unwritable folder costs nothing.
     a.output.check_writable(Format::Human)?;
-    refuse_overwriting_inputs(&a)?;
+    let inputs = a.load.paths().into_iter().chain(a.captures.iter().chain(&a.access).map(PathBuf::from));
+    let inputs = inputs.chain(a.pseudonym_key_file.iter().cloned()).chain(a.labels.iter().cloned());
+    a.output.refuse_overwriting(Format::Human, inputs, "the audit's inputs")?;
     if let Some(id) = &a.person {
         check_person_args(&a, id)?;
     }
     let mut setups = setups(&a.load)?;
-    for s in &mut setups {
-        s.options.show_evidence = a.show_evidence;
-        s.options.min_confidence = a.min_confidence;
-    }
+    a.read.apply(&mut setups);
     let key = match (&a.pseudonym_key, &a.pseudonym_key_file) {
         (Some(k), _) => Some(k.as_bytes().to_vec()),
         (None, Some(p)) => {
@@ -626,9 +678,9 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             Ok(std::sync::Arc::new(engine))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let options = AuditOptions { strict: a.strict, pseudonyms };
+    let options = AuditOptions { strict: a.read.strict, pseudonyms };
     // Reports holding evidence in clear, or one person's data, are their owner's alone (0600).
-    let _sensitive = output::sensitive(a.show_evidence || a.person.is_some());
+    let _sensitive = output::sensitive(a.read.show_evidence || a.person.is_some());
     let threads = audit_threads(&a);
     if threads > 1 {
         return audit_on_threads(&a, &setups, engines, options, threads, io);
@@ -648,17 +700,22 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         for path in paths {
             let (mut reader, digest) = input::open(path, io.stdin, what)?;
             let name = named(path);
-            if a.max_line_bytes == scopecheck::input::MAX_LINE {
+            if a.read.max_line_bytes == scopecheck::input::MAX_LINE {
                 auditor.read(Input { name, kind, reader, digest: Some(digest) })?;
                 continue;
             }
             // The same as `Auditor::read`, with the line limit asked for.
             let file = auditor.add_file(&name, kind);
-            scopecheck::input::for_each_line_limited(&name, &mut reader, a.max_line_bytes, |n, line| match line {
-                Line::Text(t) if kind == InputKind::Access => auditor.access_line(file, n, t),
-                Line::Text(t) => auditor.capture_line(file, n, t),
-                Line::Bad(reason) => auditor.reject(file, n, reason, kind == InputKind::Access),
-            })?;
+            scopecheck::input::for_each_line_limited(
+                &name,
+                &mut reader,
+                a.read.max_line_bytes,
+                |n, line| match line {
+                    Line::Text(t) if kind == InputKind::Access => auditor.access_line(file, n, t),
+                    Line::Text(t) => auditor.capture_line(file, n, t),
+                    Line::Bad(reason) => auditor.reject(file, n, reason, kind == InputKind::Access),
+                },
+            )?;
             let (sha256, bytes) = digest.finish();
             auditor.add_digest(file, sha256, bytes);
         }
@@ -701,7 +758,7 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
 /// How many deciders: `--threads`, else every core for 8 MiB of input or more. Audits that must
 /// see their input in order (`--strict`: the first bad line; `--labels`, `--person`) use one.
 fn audit_threads(a: &AuditArgs) -> usize {
-    if a.strict || a.labels.is_some() || a.person.is_some() {
+    if a.read.strict || a.labels.is_some() || a.person.is_some() {
         return 1;
     }
     if let Some(n) = a.threads {
@@ -752,7 +809,7 @@ fn audit_on_threads(
             inputs.push(Input { name: named(path), kind, reader, digest: Some(digest) });
         }
     }
-    let split = scopecheck::audit::Split::new(threads, a.max_line_bytes);
+    let split = scopecheck::audit::Split::new(threads, a.read.max_line_bytes);
     let mut report = scopecheck::audit::audit_parallel(engines, options, inputs, split)?;
     report.scope_text = setups
         .iter()
@@ -781,7 +838,7 @@ fn check_person_args(a: &AuditArgs, id: &str) -> Result<(), Error> {
             "give the `subject` id of the person, e.g. `--person e-10428`",
         );
     }
-    if a.show_evidence {
+    if a.read.show_evidence {
         return refuse(
             "--show-evidence",
             "--show-evidence cannot be used with --person",
@@ -854,30 +911,6 @@ fn apply_baseline(
             ))
         })
         .collect())
-}
-
-/// A report written over one of the audit's own inputs would destroy it: refused up front.
-fn refuse_overwriting_inputs(a: &AuditArgs) -> Result<(), Error> {
-    let mut inputs: Vec<PathBuf> = a.load.scope.clone();
-    inputs.extend(a.load.stores.iter().cloned());
-    inputs.extend(a.load.policies.iter().cloned());
-    inputs.extend(a.load.detectors.iter().cloned());
-    inputs.extend(a.captures.iter().chain(&a.access).filter(|p| *p != "-").map(PathBuf::from));
-    inputs.extend(a.pseudonym_key_file.iter().cloned());
-    inputs.extend(a.labels.iter().cloned());
-    let inputs: Vec<PathBuf> = inputs.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
-    for out in a.output.files(Format::Human)? {
-        let Ok(real) = std::fs::canonicalize(&out) else { continue };
-        if real.is_file() && inputs.contains(&real) {
-            return Err(Error::new(
-                ErrorKind::Input,
-                Location::file(out.display().to_string()),
-                "the report would be written over one of the audit's inputs",
-            )
-            .with_help("write the report to another file"));
-        }
-    }
-    Ok(())
 }
 
 fn schema(cedar: bool, report: bool, scenario: bool, simulation: bool, io: &mut Io<'_>) -> Result<u8, Error> {

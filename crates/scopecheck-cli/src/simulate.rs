@@ -1,14 +1,14 @@
 //! `scopecheck simulate`: recorded captures replayed under the current configuration and a
 //! candidate one, read once; what the candidate would add, remove and change.
 
-use crate::{FailOn, Io, LoadArgs, OutputArgs, input, parse_fail_on, parse_line_limit};
+use crate::{FailOn, Io, LoadArgs, OutputArgs, ReadArgs, input, parse_fail_on};
 use clap::Args;
 use scopecheck::audit::{AuditOptions, InputKind};
 use scopecheck::decide::{DecideOptions, Mode};
 use scopecheck::input::Line;
 use scopecheck::rules::Severity;
 use scopecheck::simulate::{Format, Side, Simulation};
-use scopecheck::{Error, ErrorKind, Location, Setup};
+use scopecheck::{Error, Setup};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -54,18 +54,8 @@ pub(crate) struct SimulateArgs {
     /// is at or above it to be more severe or of a category more.
     #[arg(long, value_name = "SEVERITY|never", default_value = "high", value_parser = parse_fail_on)]
     fail_on_new: FailOn,
-    /// Show evidence as captured instead of redacted.
-    #[arg(long)]
-    show_evidence: bool,
-    /// Stop with exit 2 at the first malformed line instead of rejecting it and going on.
-    #[arg(long)]
-    strict: bool,
-    /// Ignore detections below this confidence (0 to 1), on both sides.
-    #[arg(long, default_value_t = 0.5, value_name = "C")]
-    min_confidence: f32,
-    /// Longest input line read, in bytes (as `audit --max-line-bytes`).
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_line_limit)]
-    max_line_bytes: usize,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 fn engines(setups: &[Setup]) -> Result<Vec<Arc<scopecheck::eval::Engine>>, Error> {
@@ -73,20 +63,14 @@ fn engines(setups: &[Setup]) -> Result<Vec<Arc<scopecheck::eval::Engine>>, Error
 }
 
 pub(crate) fn simulate(a: SimulateArgs, io: &mut Io<'_>) -> Result<u8, Error> {
-    if !(0.0..=1.0).contains(&a.min_confidence) {
-        return Err(Error::new(
-            ErrorKind::Input,
-            Location::file("--min-confidence"),
-            "the confidence must be between 0 and 1",
-        ));
-    }
+    a.read.check()?;
     a.output.check_writable(Format::Human)?;
-    refuse_overwriting_inputs(&a)?;
+    let inputs = a.load.paths().into_iter().chain(a.candidate_scope.iter().cloned());
+    let inputs = inputs.chain(a.candidate_policies.iter().cloned()).chain(a.candidate_detectors.iter().cloned());
+    let inputs = inputs.chain(a.captures.iter().chain(&a.access).map(PathBuf::from));
+    a.output.refuse_overwriting(Format::Human, inputs, "the simulation's inputs")?;
     let mut current = crate::setups(&a.load)?;
-    for s in &mut current {
-        s.options.show_evidence = a.show_evidence;
-        s.options.min_confidence = a.min_confidence;
-    }
+    a.read.apply(&mut current);
     // A `--candidate-*` option replaces the current value of the same option; an absent one keeps it.
     let mut cand_load = a.load.clone();
     if !a.candidate_scope.is_empty() {
@@ -102,21 +86,18 @@ pub(crate) fn simulate(a: SimulateArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         cand_load.disable = a.candidate_disable.clone();
     }
     let mut candidate = crate::setups(&cand_load)?;
-    for s in &mut candidate {
-        s.options.show_evidence = a.show_evidence;
-        s.options.min_confidence = a.min_confidence;
-    }
+    a.read.apply(&mut candidate);
     let decide = DecideOptions { mode: a.mode, act_on: a.act_on, ..DecideOptions::default() };
     let cand_decide = DecideOptions {
         mode: a.candidate_mode.unwrap_or(a.mode),
         act_on: a.candidate_act_on.unwrap_or(a.act_on),
         ..DecideOptions::default()
     };
-    let _sensitive = crate::output::sensitive(a.show_evidence);
+    let _sensitive = crate::output::sensitive(a.read.show_evidence);
     let mut sim = Simulation::new(
         Side { engines: engines(&current)?, decide },
         Side { engines: engines(&candidate)?, decide: cand_decide },
-        AuditOptions { strict: a.strict, pseudonyms: None },
+        AuditOptions { strict: a.read.strict, pseudonyms: None },
     )?;
     let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
     for (paths, kind, what) in
@@ -126,9 +107,12 @@ pub(crate) fn simulate(a: SimulateArgs, io: &mut Io<'_>) -> Result<u8, Error> {
             let (mut reader, digest) = input::open(path, io.stdin, what)?;
             let name = named(path);
             let file = sim.add_file(&name, kind);
-            scopecheck::input::for_each_line_limited(&name, &mut reader, a.max_line_bytes, |n, line: Line<'_>| {
-                sim.line(file, kind, n, line)
-            })?;
+            scopecheck::input::for_each_line_limited(
+                &name,
+                &mut reader,
+                a.read.max_line_bytes,
+                |n, line: Line<'_>| sim.line(file, kind, n, line),
+            )?;
             let (sha256, bytes) = digest.finish();
             sim.add_digest(file, sha256, bytes);
         }
@@ -140,33 +124,4 @@ pub(crate) fn simulate(a: SimulateArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         return Ok(1);
     }
     Ok(0)
-}
-
-/// A report written over one of the inputs would destroy it: refused up front.
-fn refuse_overwriting_inputs(a: &SimulateArgs) -> Result<(), Error> {
-    let l = &a.load;
-    let inputs: Vec<PathBuf> = l
-        .scope
-        .iter()
-        .chain(&l.stores)
-        .chain(&l.policies)
-        .chain(&l.detectors)
-        .chain(&a.candidate_scope)
-        .chain(&a.candidate_policies)
-        .chain(&a.candidate_detectors)
-        .cloned()
-        .chain(a.captures.iter().chain(&a.access).filter(|p| *p != "-").map(PathBuf::from))
-        .filter_map(|p| std::fs::canonicalize(p).ok())
-        .collect();
-    for out in a.output.files(Format::Human)? {
-        if std::fs::canonicalize(&out).is_ok_and(|real| real.is_file() && inputs.contains(&real)) {
-            return Err(Error::new(
-                ErrorKind::Input,
-                Location::file(out.display().to_string()),
-                "the report would be written over one of the simulation's inputs",
-            )
-            .with_help("write the report to another file"));
-        }
-    }
-    Ok(())
 }
