@@ -59,6 +59,19 @@ fn main() {
         black_box(audit(Arc::clone(&engine), input(), AuditOptions::default()).unwrap());
         t.elapsed().as_secs_f64()
     };
+    // Line by line from memory (no reader, no digest), with and without the value cache (without:
+    // every value scanned by the detectors).
+    let lines = |values: bool| {
+        let t = Instant::now();
+        let mut a = scopecheck::audit::Auditor::new(Arc::clone(&engine), AuditOptions::default()).unwrap();
+        a.set_value_cache(values);
+        let f = a.add_file("captures.jsonl", InputKind::Captures);
+        for (i, l) in data.lines().enumerate() {
+            a.capture_line(f, i as u64 + 1, l).unwrap();
+        }
+        black_box(a.finish().unwrap());
+        t.elapsed().as_secs_f64()
+    };
     let parallel = |threads: usize| {
         let t = Instant::now();
         let split = Split::new(threads, scopecheck::input::MAX_LINE);
@@ -71,11 +84,13 @@ fn main() {
         counts.push(cores);
     }
     let rounds = 3;
-    let (mut v, mut s) = (Vec::new(), Vec::new());
+    let (mut v, mut s, mut c, mut u) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut p: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
     for _ in 0..rounds {
         v.push(value());
         s.push(serial());
+        c.push(lines(true));
+        u.push(lines(false));
         for (i, &n) in counts.iter().enumerate() {
             p[i].push(parallel(n));
         }
@@ -84,13 +99,21 @@ fn main() {
         v.sort_by(|x, y| x.total_cmp(y));
         v[v.len() / 2]
     };
-    let (v, s) = (median(&mut v), median(&mut s));
+    let (v, s, c, u) = (median(&mut v), median(&mut s), median(&mut c), median(&mut u));
     println!(
         "data: {} cut to {days} days: {events} events, {mb:.1} MB; {cores} cores; median of {rounds} rounds",
         scenario.display()
     );
     println!("{:<34} {v:>8.3} s {:>8.1} MB/s", "serde_json Value (parse)", mb / v);
     println!("{:<34} {s:>8.3} s {:>8.1} MB/s  {:.2} x parse speed", "audit (one thread)", mb / s, v / s);
+    println!("{:<34} {c:>8.3} s {:>8.1} MB/s  {:.2} x parse speed", "audit, lines from memory", mb / c, v / c);
+    println!(
+        "{:<34} {u:>8.3} s {:>8.1} MB/s  {:.2} x parse speed; the value cache gives {:.2} x",
+        "audit, lines, no value cache",
+        mb / u,
+        v / u,
+        u / c
+    );
     let mut one = 0.0;
     for (i, n) in counts.iter().enumerate() {
         let t = median(&mut p[i]);

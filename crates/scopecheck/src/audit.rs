@@ -195,6 +195,14 @@ impl Auditor {
         }
     }
 
+    /// Turns the evaluators' value caches on or off (off: every value is scanned; for benchmarks
+    /// and the tests that hold the cached path to the uncached one).
+    pub fn set_value_cache(&mut self, on: bool) {
+        for e in self.older.iter_mut().chain([&mut self.newest]) {
+            e.set_value_cache(on);
+        }
+    }
+
     /// The engine of the newest scope version.
     pub fn engine(&self) -> &Arc<Engine> {
         self.newest.engine()

@@ -6,7 +6,7 @@
 //! records with the same shape cost one Cedar call. Value classification (the
 //! detectors) runs on every value; that is the part that scales with input size.
 
-use crate::detect::{CipherAssessment, Detectors, assess_ciphertext};
+use crate::detect::{CipherAssessment, Detection, Detectors, assess_ciphertext};
 use crate::error::{Error, Result};
 use crate::observe::{Capture, ObservedStore, Rejection, Scalar, clip};
 use crate::rules::{Fire, RulePack};
@@ -276,7 +276,17 @@ pub struct Evaluator {
     shape_bytes: usize,
     shape_key: Vec<u8>,
     scratch_cats: Vec<(u32, CatAgg)>,
+    /// What the value detectors found in short values already seen (labels, titles, button
+    /// names recur in event after event): each is classified once while it keeps recurring.
+    values: HashMap<Box<str>, Arc<[Detection]>>,
+    use_value_cache: bool,
 }
+
+/// Values up to this many bytes are remembered with what the detectors found in them.
+pub const VALUE_CACHE_MAX_LEN: usize = 128;
+/// At most this many values are remembered; when full, the cache starts again empty (the values
+/// that keep recurring are back at once), so its memory stays under about a megabyte.
+pub const VALUE_CACHE_ENTRIES: usize = 4096;
 
 impl std::fmt::Debug for Evaluator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -354,6 +364,8 @@ impl Evaluator {
             failure_ids: StdMap::new(),
             cedar_calls: 0,
             use_cache: true,
+            values: HashMap::default(),
+            use_value_cache: true,
             observe_fields: false,
             count_field_stores: true,
             field_stores: HashMap::default(),
@@ -457,6 +469,29 @@ impl Evaluator {
             }
             None => (crate::window::local_in(&cap.ts), true),
         }
+    }
+
+    /// Turns the value cache on or off (off: every value is scanned by the detectors, as the
+    /// tests that hold the two paths to the same result need).
+    pub fn set_value_cache(&mut self, on: bool) {
+        self.use_value_cache = on;
+        self.values.clear();
+    }
+
+    /// What the value detectors find in `text`: from the cache for a short value seen before.
+    fn detect(&mut self, engine: &Engine, text: &str) -> Arc<[Detection]> {
+        if !self.use_value_cache || text.len() > VALUE_CACHE_MAX_LEN {
+            return engine.detectors.scan(text).into();
+        }
+        if let Some(found) = self.values.get(text) {
+            return Arc::clone(found);
+        }
+        let found: Arc<[Detection]> = engine.detectors.scan(text).into();
+        if self.values.len() >= VALUE_CACHE_ENTRIES {
+            self.values.clear();
+        }
+        self.values.insert(text.into(), Arc::clone(&found));
+        found
     }
 
     /// Evaluates one event.
@@ -569,7 +604,7 @@ impl Evaluator {
                     }
                     continue;
                 };
-                for d in engine.detectors.scan(&text) {
+                for d in self.detect(&engine, &text).iter() {
                     if d.confidence < engine.options.min_confidence {
                         continue;
                     }
@@ -590,7 +625,7 @@ impl Evaluator {
                         entry.confidence = entry.confidence.max(confidence_pct(d.confidence));
                         if entry.evidence.is_none() {
                             entry.evidence =
-                                Some(evidence_of(&d, &text, engine.options.show_evidence, engine.value_tags.as_ref()));
+                                Some(evidence_of(d, &text, engine.options.show_evidence, engine.value_tags.as_ref()));
                         }
                     }
                 }
