@@ -12,9 +12,7 @@ use scopecheck::bundle::{Bundle, BundleOptions};
 use scopecheck::decide::{Decider, Verdict};
 use scopecheck::eval::Evaluator;
 use scopecheck::observe::parse_capture;
-use scopecheck::{Setup, Source};
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,13 +26,7 @@ fn p50(f: impl FnMut(), n: usize) -> Duration {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let read = |f: &str| std::fs::read_to_string(root.join("fixtures/mci").join(f)).unwrap();
-    let setup = Setup {
-        scope: Some(Source::new("scope.yaml", read("scope.yaml"))),
-        stores: Some(Source::new("stores.yaml", read("stores.yaml"))),
-        ..Setup::default()
-    };
+    let setup = common::mci_setup();
     let event = EVENT.trim();
     let bundle = Bundle::from_setup(&setup, BundleOptions::default()).unwrap();
     let mut decider = Decider::from_bundle(&bundle).unwrap();

@@ -35,3 +35,14 @@ pub fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), n: usize) -> [(Dura
     tb.sort();
     [(ta[n / 2], ta[n * 99 / 100]), (tb[n / 2], tb[n * 99 / 100])]
 }
+
+/// The setup of the bundled MCI fixture (its scope and store inventory, built-in rules).
+pub fn mci_setup() -> scopecheck::Setup {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |f: &str| std::fs::read_to_string(root.join("fixtures/mci").join(f)).unwrap_or_default();
+    scopecheck::Setup {
+        scope: Some(scopecheck::Source::new("scope.yaml", read("scope.yaml"))),
+        stores: Some(scopecheck::Source::new("stores.yaml", read("stores.yaml"))),
+        ..scopecheck::Setup::default()
+    }
+}

@@ -17,6 +17,7 @@
 //!
 //! Offsets in [`Detection`] are byte offsets into the scanned text.
 
+mod blocks;
 mod cipher;
 mod names;
 mod redact;
@@ -106,6 +107,9 @@ pub struct Detectors {
     /// Value detectors whose pattern has non-ASCII literals: they bypass the
     /// prefilter (see [`ascii_shadow`]).
     always: Vec<usize>,
+    /// The prefilters for long texts scanned by blocks of lines ([`blocks`]), built on the first
+    /// long text (`None` inside: they did not build, and long texts are scanned whole).
+    blocked: std::sync::Arc<std::sync::OnceLock<Option<blocks::Blocked>>>,
     names: Vec<NameRule>,
     name_set: RegexSet,
     suffixes: Vec<String>,
@@ -151,6 +155,7 @@ impl Detectors {
             set_index: Vec::new(),
             whole: Vec::new(),
             always: Vec::new(),
+            blocked: Default::default(),
             names: Vec::new(),
             name_set: set,
             suffixes: Vec::new(),
@@ -212,7 +217,34 @@ impl Detectors {
             .dfa_size_limit(PREFILTER_DFA_LIMIT)
             .build()
             .map_err(|e| DetectorError::Prefilter(e.to_string()))?;
+        self.blocked = Default::default();
         Ok(())
+    }
+
+    /// The prefilters for scanning by blocks, built once per detector set.
+    fn blocked(&self) -> Option<&blocks::Blocked> {
+        self.blocked
+            .get_or_init(|| {
+                let (mut line, mut text) = (Vec::new(), Vec::new());
+                for &i in &self.set_index {
+                    let p = self.values.get(i)?.pattern.as_deref()?;
+                    if blocks::single_line(p) { line.push((i, p)) } else { text.push((i, p)) }
+                }
+                let set = |pats: &[(usize, &str)]| {
+                    regex::RegexSetBuilder::new(pats.iter().map(|x| x.1))
+                        .size_limit(PREFILTER_SIZE_LIMIT)
+                        .dfa_size_limit(PREFILTER_DFA_LIMIT)
+                        .build()
+                        .ok()
+                };
+                Some(blocks::Blocked {
+                    line_set: set(&line)?,
+                    line_index: line.iter().map(|x| x.0).collect(),
+                    text_set: set(&text)?,
+                    text_index: text.iter().map(|x| x.0).collect(),
+                })
+            })
+            .as_ref()
     }
 
     /// Value detectors over one text value (first [`MAX_SCAN_BYTES`] bytes).
@@ -224,6 +256,12 @@ impl Detectors {
     /// Like [`Detectors::scan`] with an explicit cap in bytes (rounded down
     /// to a character boundary).
     pub fn scan_with_limit(&self, text: &str, limit: usize) -> Vec<Detection> {
+        self.scan_inner(text, limit, true)
+    }
+
+    /// The scan, long texts by blocks of lines or (`by_blocks` false: the reference the tests
+    /// hold the blocked path to) whole.
+    fn scan_inner(&self, text: &str, limit: usize, by_blocks: bool) -> Vec<Detection> {
         let mut cut = limit.min(text.len());
         while cut > 0 && !text.is_char_boundary(cut) {
             cut -= 1;
@@ -233,6 +271,13 @@ impl Detectors {
             return Vec::new();
         }
         let mut found = Vec::new();
+        if text.len() >= blocks::BLOCKED_MIN_BYTES
+            && by_blocks
+            && let Some(b) = self.blocked()
+        {
+            self.scan_blocked(b, text, &mut found);
+            return self.resolve(found);
+        }
         // The prefilter's lazy DFA gives up on non-ASCII input when patterns
         // use Unicode word boundaries; run it on an ASCII shadow of the text
         // instead (it only has to say *which* patterns may match). The
@@ -250,20 +295,72 @@ impl Detectors {
         if hay.len() > 256 || self.set.is_match(hay) {
             for set_idx in self.set.matches(hay).iter() {
                 if let Some(&i) = self.set_index.get(set_idx) {
-                    self.run(i, text, &mut found);
+                    self.run(i, text, &[(0, text.len())], &mut found);
                 }
             }
         }
-        for &i in &self.always {
-            self.run(i, text, &mut found);
-        }
-        for &i in &self.whole {
-            self.run_whole(i, text, &mut found);
-        }
+        self.run_unfiltered(text, &mut found);
         self.resolve(found)
     }
 
-    fn run(&self, i: usize, text: &str, found: &mut Vec<Found>) {
+    /// The detectors no prefilter covers.
+    fn run_unfiltered(&self, text: &str, found: &mut Vec<Found>) {
+        for &i in &self.always {
+            self.run(i, text, &[(0, text.len())], found);
+        }
+        for &i in &self.whole {
+            self.run_whole(i, text, found);
+        }
+    }
+
+    /// A long text by blocks of lines ([`blocks`]): the same detections, in the same order, as
+    /// the whole-text path.
+    fn scan_blocked(&self, b: &blocks::Blocked, text: &str, found: &mut Vec<Found>) {
+        // Per single-line detector, the runs of blocks where its pattern occurs.
+        let mut ranges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); b.line_index.len()];
+        for (start, end) in blocks::blocks(text, blocks::BLOCK_BYTES) {
+            let Some(block) = text.get(start..end) else {
+                continue;
+            };
+            let shadow;
+            let hay = if block.is_ascii() {
+                block
+            } else {
+                shadow = ascii_shadow(block);
+                shadow.as_str()
+            };
+            for k in b.line_set.matches(hay).iter() {
+                if let Some(r) = ranges.get_mut(k) {
+                    match r.last_mut() {
+                        Some(last) if last.1 == start => last.1 = end,
+                        _ => r.push((start, end)),
+                    }
+                }
+            }
+        }
+        let whole = if text.is_ascii() { b.text_set.matches(text) } else { b.text_set.matches(&ascii_shadow(text)) };
+        // Detector order, as in the whole-text path (the ranking's last tie-break).
+        let mut order: Vec<(usize, Option<usize>)> = ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .filter_map(|(k, _)| Some((*b.line_index.get(k)?, Some(k))))
+            .chain(whole.iter().filter_map(|k| Some((*b.text_index.get(k)?, None))))
+            .collect();
+        order.sort_unstable_by_key(|x| x.0);
+        let all = [(0, text.len())];
+        for (i, k) in order {
+            let r = match k.and_then(|k| ranges.get(k)) {
+                Some(r) => r.as_slice(),
+                None => &all,
+            };
+            self.run(i, text, r, found);
+        }
+        self.run_unfiltered(text, found);
+    }
+
+    /// Detector `i` over `ranges` of `text` (runs of whole lines, or all of it).
+    fn run(&self, i: usize, text: &str, ranges: &[(usize, usize)], found: &mut Vec<Found>) {
         let Some(det) = self.values.get(i) else {
             return;
         };
@@ -291,15 +388,20 @@ impl Detectors {
             };
             cands.push((start, end, adj));
         };
-        if det.has_v_group {
-            for caps in re.captures_iter(text) {
-                if let Some(m) = caps.name("v").or_else(|| caps.get(0)) {
-                    consider(m.start(), m.end());
+        for &(from, to) in ranges {
+            let Some(part) = text.get(from..to) else {
+                continue;
+            };
+            if det.has_v_group {
+                for caps in re.captures_iter(part) {
+                    if let Some(m) = caps.name("v").or_else(|| caps.get(0)) {
+                        consider(from + m.start(), from + m.end());
+                    }
                 }
-            }
-        } else {
-            for m in re.find_iter(text) {
-                consider(m.start(), m.end());
+            } else {
+                for m in re.find_iter(part) {
+                    consider(from + m.start(), from + m.end());
+                }
             }
         }
         match det.span {
@@ -392,6 +494,9 @@ impl Detectors {
                 .then(a.det.cmp(&b.det))
         });
         let mut kept_tokens: Vec<&Found> = Vec::new();
+        // The kept token spans by (start, end): kept spans do not overlap, so the last one that
+        // starts before a span ends is the only one that can overlap it.
+        let mut kept_spans: std::collections::BTreeSet<(usize, usize)> = std::collections::BTreeSet::new();
         let mut kept_text: Vec<&Found> = Vec::new();
         for f in &found {
             let Some(d) = self.values.get(f.det) else {
@@ -399,7 +504,14 @@ impl Detectors {
             };
             if d.span == SpanMode::Match {
                 // Token-level: keep the best per overlapping span.
-                if kept_tokens.iter().all(|k| f.end <= k.start || k.end <= f.start) {
+                let free = if f.start < f.end {
+                    kept_spans.range(..(f.end, 0)).next_back().is_none_or(|&(ks, ke)| ke <= f.start || f.end <= ks)
+                } else {
+                    // An empty span (a pattern that can match nothing): checked against all.
+                    kept_tokens.iter().all(|k| f.end <= k.start || k.end <= f.start)
+                };
+                if free {
+                    kept_spans.insert((f.start, f.end));
                     kept_tokens.push(f);
                 }
             } else {

@@ -553,3 +553,37 @@ fn headers_and_config_are_not_chat() {
         assert!(find(&ds, "CHAT").is_none(), "{text}: {ds:?}");
     }
 }
+
+/// Long texts made of the corpora's texts, one after another on lines of their own (and run
+/// together on one line): the blocked scan finds exactly what the whole-text scan finds.
+#[test]
+fn blocks_find_what_the_whole_text_finds() {
+    let d = det();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut texts: Vec<String> = Vec::new();
+    for (file, key) in [
+        ("tests/corpus/presidio/synth_dataset_v2.dev.json", "full_text"),
+        ("tests/corpus/monitoring.json", "full_text"),
+    ] {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+        let items = v.as_array().cloned().unwrap_or_default();
+        texts.extend(items.iter().filter_map(|r| r[key].as_str().map(str::to_string)));
+    }
+    assert!(texts.len() > 1000, "{}", texts.len());
+    let mut checked = 0;
+    for (k, size) in [(1usize, 3usize), (7, 8), (3, 20), (11, 60)] {
+        for group in texts.chunks(size).skip(k % 2) {
+            for sep in ["\n", " ", "\r\n", "\n\n"] {
+                let long = group.join(sep);
+                if long.len() < blocks::BLOCKED_MIN_BYTES {
+                    continue;
+                }
+                let whole = d.scan_inner(&long, MAX_SCAN_BYTES, false);
+                let blocked = d.scan_inner(&long, MAX_SCAN_BYTES, true);
+                assert_eq!(blocked, whole, "{long}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "{checked}");
+}

@@ -949,37 +949,122 @@ const STOPWORDS: &[&str] = &[
     "een", "och", "att", "il", "di", "che", "e",
 ];
 
+/// Characters that mark code and markup rather than prose.
+fn is_code_punct(c: char) -> bool {
+    matches!(c, '{' | '}' | '[' | ']' | '<' | '>' | '=' | ';' | '"')
+}
+
+/// (words, words of letters only, stopwords, code punctuation, characters) of a text: words are
+/// split at Unicode white space and trimmed of what is not alphanumeric.
+fn prose_counts(cand: &str) -> (usize, usize, usize, usize, usize) {
+    let (mut words, mut alpha_words, mut stop) = (0usize, 0usize, 0usize);
+    for w in cand.split_whitespace() {
+        words += 1;
+        let t = w.trim_matches(|c: char| !c.is_alphanumeric());
+        if !t.is_empty() && t.chars().all(char::is_alphabetic) {
+            alpha_words += 1;
+        }
+        if is_stopword(t) {
+            stop += 1;
+        }
+    }
+    let punct = cand.chars().filter(|&c| is_code_punct(c)).count();
+    (words, alpha_words, stop, punct, cand.chars().count())
+}
+
+/// [`prose_counts`] of ASCII text in one pass over its bytes (the same counts: for ASCII,
+/// `char::is_whitespace` is these six bytes and `char::is_alphanumeric` is ASCII's).
+fn prose_counts_ascii(b: &[u8]) -> (usize, usize, usize, usize, usize) {
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let (mut words, mut alpha_words, mut stop, mut punct) = (0usize, 0usize, 0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        let Some(&c) = b.get(i) else { break };
+        if space(c) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while b.get(i).is_some_and(|&c| !space(c)) {
+            i += 1;
+        }
+        let word = b.get(start..i).unwrap_or_default();
+        words += 1;
+        punct += word.iter().filter(|&&c| is_code_punct(char::from(c))).count();
+        let lead = word.iter().position(u8::is_ascii_alphanumeric);
+        let trail = word.iter().rposition(u8::is_ascii_alphanumeric);
+        if let (Some(l), Some(r)) = (lead, trail) {
+            let t = word.get(l..=r).unwrap_or_default();
+            if t.iter().all(u8::is_ascii_alphabetic) {
+                alpha_words += 1;
+            }
+            if std::str::from_utf8(t).is_ok_and(is_stopword) {
+                stop += 1;
+            }
+        }
+    }
+    (words, alpha_words, stop, punct, b.len())
+}
+
+/// A word of at most 7 bytes as one integer: its bytes, and its length in the top byte.
+#[allow(clippy::indexing_slicing)] // `i < b.len()`: const fns cannot call `get`
+const fn word_key(b: &[u8]) -> u64 {
+    let mut k = (b.len() as u64) << 56;
+    let mut i = 0;
+    while i < b.len() && i < 7 {
+        k |= (b[i] as u64) << (8 * i);
+        i += 1;
+    }
+    k
+}
+
+/// [`STOPWORDS`] as [`word_key`]s (all are shorter than 8 bytes).
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an index out of range fails the build
+static STOPWORD_KEYS: [u64; STOPWORDS.len()] = {
+    let mut keys = [0u64; STOPWORDS.len()];
+    let mut i = 0;
+    while i < STOPWORDS.len() {
+        keys[i] = word_key(STOPWORDS[i].as_bytes());
+        i += 1;
+    }
+    keys
+};
+
+/// Whether `t` is one of [`STOPWORDS`] once lowercased. ASCII words (nearly all) are compared
+/// as integers, without allocating; others are lowercased as Unicode does it (the Kelvin sign
+/// lowercases to `k`, so a non-ASCII word can still be a stopword).
+fn is_stopword(t: &str) -> bool {
+    if t.is_ascii() {
+        if t.len() > 7 {
+            return false; // longer than any stopword
+        }
+        let mut buf = [0u8; 7];
+        let Some(slot) = buf.get_mut(..t.len()) else {
+            return false;
+        };
+        slot.copy_from_slice(t.as_bytes());
+        slot.make_ascii_lowercase();
+        return STOPWORD_KEYS.contains(&word_key(slot));
+    }
+    STOPWORDS.contains(&t.to_lowercase().as_str())
+}
+
 /// Natural-language prose: enough words, mostly letters, and common
 /// function words. Rejects code, JSON, base64 and lists of numbers.
 fn natural_language(cand: &str) -> Option<f32> {
-    let words: Vec<&str> = cand.split_whitespace().collect();
-    if words.len() < 25 {
+    let (words, alpha_words, stop, punct, chars) =
+        if cand.is_ascii() { prose_counts_ascii(cand.as_bytes()) } else { prose_counts(cand) };
+    if words < 25 {
         return None;
     }
-    let alpha_words = words
-        .iter()
-        .filter(|w| {
-            let t = w.trim_matches(|c: char| !c.is_alphanumeric());
-            !t.is_empty() && t.chars().all(char::is_alphabetic)
-        })
-        .count();
-    let stop = words
-        .iter()
-        .filter(|w| {
-            let t = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
-            STOPWORDS.contains(&t.as_str())
-        })
-        .count();
-    let n = words.len() as f32;
+    let n = words as f32;
     let alpha_ratio = alpha_words as f32 / n;
     let stop_ratio = stop as f32 / n;
-    let punct = cand.chars().filter(|c| matches!(c, '{' | '}' | '[' | ']' | '<' | '>' | '=' | ';' | '"')).count()
-        as f32
-        / cand.chars().count().max(1) as f32;
+    let punct = punct as f32 / chars.max(1) as f32;
     if alpha_ratio < 0.7 || stop_ratio < 0.12 || punct > 0.03 {
         return None;
     }
-    Some(if words.len() >= 80 { 0.1 } else { 0.0 })
+    Some(if words >= 80 { 0.1 } else { 0.0 })
 }
 
 #[cfg(test)]
@@ -1142,6 +1227,56 @@ mod tests {
         assert!(date("16.02.1942"));
         assert!(!date("1980-13-01"));
         assert!(!date("1980-02-31"));
+    }
+
+    #[test]
+    fn prose_counts_of_ascii_text_are_those_of_the_unicode_path() {
+        let texts = [
+            "",
+            "   ",
+            "The quick brown fox, (jumps) over \"the\" lazy dog; x=1 {a} [b] <c>.",
+            "a\x0bb\x0cc\rd\te\nf  --  ...  'it' THE And",
+            "word123 123word 123 -- -a- a-b-c don't it's IT'S",
+            "trailing space ",
+        ];
+        for t in texts {
+            assert_eq!(prose_counts_ascii(t.as_bytes()), prose_counts(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn stopwords_as_unicode_lowercases_them() {
+        let words = [
+            "the",
+            "THE",
+            "The",
+            "tHe",
+            "there",
+            "There's",
+            "about",
+            "ABOUT",
+            "abouts",
+            "",
+            "a",
+            "A",
+            "e",
+            "É",
+            "De",
+            "\u{212A}",
+            "İt",
+            "ıt",
+            "Und",
+            "ÜND",
+            "och",
+            "OCH",
+            "longerthaneight",
+            "\u{212A}\u{212A}",
+        ];
+        for w in words {
+            assert_eq!(is_stopword(w), STOPWORDS.contains(&w.to_lowercase().as_str()), "{w:?}");
+        }
+        assert!(STOPWORDS.iter().all(|w| w.len() < 8 && is_stopword(w)));
+        assert!(!is_stopword("the\0") && !is_stopword("th") && !is_stopword("thee"));
     }
 
     #[test]
