@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p scopecheck-bench -- --data DIR [--json FILE]
 //! cargo run --release -p scopecheck-bench -- --generate fixtures/scenarios/mci.yaml --days 2 --seed 7 [--out DIR]
+//! cargo run --release -p scopecheck-bench -- --generate fixtures/scenarios/mci.yaml --sizes 20,200,2000
 //! ```
 //!
 //! Each mode runs in a child process of this binary (`--child MODE`), one after the other, so
@@ -12,7 +13,7 @@ use clap::Parser;
 use scopecheck_bench::data::{DataSet, generate};
 use scopecheck_bench::modes::{Measure, Mode, run};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Measures, side by side on one data set: parse-only baselines (serde_json, sonic-rs),
@@ -44,6 +45,12 @@ struct Args {
     /// Runs of each mode; the median time is reported, and the largest peak memory.
     #[arg(long, value_name = "N", default_value_t = 1)]
     rounds: usize,
+    /// Instead of one data set: generate the scenario at each of these sizes (MB, comma-separated;
+    /// whole days, as many as a week's average day needs) into --out/SIZEmb and measure at each, by
+    /// default, the parse-only baseline and the audit on one thread and on every core: time,
+    /// MB/s, peak memory, and time per MB against the smallest size's (1.00: linear).
+    #[arg(long, value_delimiter = ',', value_name = "MB", requires = "generate", conflicts_with = "days")]
+    sizes: Vec<u64>,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -71,6 +78,9 @@ fn main() -> ExitCode {
 
 fn real_main() -> Result<(), String> {
     let a = Args::parse();
+    if !a.sizes.is_empty() && a.child.is_none() {
+        return sizes(&a);
+    }
     let dir = match (&a.data, &a.generate) {
         (Some(d), _) => d.clone(),
         (None, Some(scenario)) => {
@@ -101,12 +111,10 @@ fn real_main() -> Result<(), String> {
         return agree(&data, n, &a.modes);
     }
     let modes = if a.modes.is_empty() { Mode::ALL.to_vec() } else { a.modes.clone() };
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let mut results: Vec<Measure> = Vec::new();
+    let mut plan: Vec<(Mode, Option<u64>, String)> = Vec::new();
     // (mode, events limit, name in the table). When the slow modes run on a prefix, the audit
     // also runs on that same prefix, for a like-for-like ratio beside the whole-file one.
     let limited = a.slow_limit > 0 && modes.iter().any(|m| m.is_slow());
-    let mut plan: Vec<(Mode, Option<u64>, String)> = Vec::new();
     for &mode in &modes {
         let limit = (mode.is_slow() && a.slow_limit > 0).then_some(a.slow_limit);
         plan.push((mode, limit, mode.name().to_string()));
@@ -114,13 +122,29 @@ fn real_main() -> Result<(), String> {
             plan.push((mode, Some(a.slow_limit), PREFIX_AUDIT.to_string()));
         }
     }
+    let results = measure(&dir, &plan, a.rounds)?;
+    let report = Report::new(&data, results, a.rounds.max(1), a.slow_limit);
+    print!("{}", report.table());
+    if let Some(path) = &a.json {
+        let text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Runs each (mode, limit, label) of `plan` `rounds` times on the data set in `dir`, each run in
+/// a child process of this program; the median time of each, with the largest peak memory.
+fn measure(dir: &Path, plan: &[(Mode, Option<u64>, String)], rounds: usize) -> Result<Vec<Measure>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut results: Vec<Measure> = Vec::new();
     for (mode, limit, label) in plan {
         let mut runs: Vec<Measure> = Vec::new();
-        for round in 0..a.rounds.max(1) {
-            eprint!("{label} (round {}/{}) ... ", round + 1, a.rounds.max(1));
+        for round in 0..rounds.max(1) {
+            eprint!("{label} (round {}/{}) ... ", round + 1, rounds.max(1));
             let _ = std::io::stderr().flush();
             let mut cmd = Command::new(&exe);
-            cmd.arg("--data").arg(&dir).arg("--child").arg(mode.name());
+            cmd.arg("--data").arg(dir).arg("--child").arg(mode.name());
             if let Some(l) = limit {
                 cmd.arg("--limit").arg(l.to_string());
             }
@@ -140,18 +164,122 @@ fn real_main() -> Result<(), String> {
         let peak = runs.iter().map(|m| m.peak_rss_kb).max().unwrap_or(0);
         if let Some(mut m) = runs.get(runs.len() / 2).cloned() {
             m.peak_rss_kb = peak;
-            m.mode = label;
+            m.mode = label.clone();
             results.push(m);
         }
     }
-    let report = Report::new(&data, results, a.rounds.max(1), a.slow_limit);
-    print!("{}", report.table());
+    Ok(results)
+}
+
+/// `--sizes`: the scenario generated at each size, the modes measured at each.
+fn sizes(a: &Args) -> Result<(), String> {
+    let Some(scenario) = &a.generate else {
+        return Err("--sizes needs --generate SCENARIO".into());
+    };
+    let mut want = a.sizes.clone();
+    want.sort_unstable();
+    want.dedup();
+    // Bytes a day of this scenario, weekends included: one week generated first.
+    let probe = a.out.join("probe-1week");
+    let week = generate(scenario, Some(7), a.seed, &probe)?;
+    let per_day = (week.bytes / 7).max(1);
+    let _ = std::fs::remove_dir_all(&probe);
+    let modes: Vec<Mode> =
+        if a.modes.is_empty() { vec![Mode::SerdeJson, Mode::Audit, Mode::AuditThreads] } else { a.modes.clone() };
+    let plan: Vec<(Mode, Option<u64>, String)> = modes.iter().map(|&m| (m, None, m.name().to_string())).collect();
+    let mut rows: Vec<(u64, DataSet, Vec<Measure>)> = Vec::new();
+    for &mb in &want {
+        let days = u32::try_from((mb * 1_000_000).div_ceil(per_day).max(1)).map_err(|_| "too many days".to_string())?;
+        let dir = a.out.join(format!("{mb}mb"));
+        let params = format!("scenario={} days={days} seed={:?}\n", scenario.display(), a.seed);
+        let marker = dir.join("bench-params.txt");
+        let fresh = std::fs::read_to_string(&marker).is_ok_and(|p| p == params) && DataSet::open(&dir).is_ok();
+        if fresh {
+            eprintln!("{}: generated before ({params})", dir.display());
+        } else {
+            eprintln!("generating {mb} MB: {} days of {} into {} ...", days, scenario.display(), dir.display());
+            let g = generate(scenario, Some(days), a.seed, &dir)?;
+            eprintln!("{}: {} events, {:.1} MB", dir.display(), g.events, g.bytes as f64 / 1e6);
+            std::fs::write(&marker, &params).map_err(|e| format!("{}: {e}", marker.display()))?;
+        }
+        let data = DataSet::open(&dir)?;
+        let results = measure(&dir, &plan, a.rounds)?;
+        rows.push((mb, data, results));
+    }
+    let table = sizes_table(&rows);
+    print!("{table}");
     if let Some(path) = &a.json {
-        let text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
+        let json = sizes_json(&rows, a.rounds.max(1));
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
         std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// `m` as JSON with its rates: events/s, MB/s, seconds per MB.
+fn with_rates(m: &Measure) -> serde_json::Value {
+    let (eps, mbps) = rate(m);
+    let mut v = m.to_json();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("events_per_s".into(), eps.into());
+        o.insert("mb_per_s".into(), mbps.into());
+        o.insert("seconds_per_mb".into(), s_per_mb(m).into());
+    }
+    v
+}
+
+/// Seconds per MB of `m`.
+fn s_per_mb(m: &Measure) -> f64 {
+    m.seconds / (m.bytes as f64 / 1e6).max(1e-9)
+}
+
+fn sizes_table(rows: &[(u64, DataSet, Vec<Measure>)]) -> String {
+    let mut s = String::new();
+    s += &format!(
+        "{:<8} {:<14} {:>10} {:>9} {:>9} {:>8} {:>11} {:>13} {:>15}\n",
+        "size", "mode", "events", "MB", "seconds", "MB/s", "peak RSS", "x serde_json", "s/MB vs first"
+    );
+    let first: Vec<Measure> = rows.first().map(|r| r.2.clone()).unwrap_or_default();
+    for (mb, _, results) in rows {
+        let base = results.iter().find(|m| m.mode == Mode::SerdeJson.name()).map(|m| rate(m).1);
+        for m in results {
+            let (_, mbps) = rate(m);
+            let lin = first.iter().find(|f| f.mode == m.mode).map(|f| s_per_mb(m) / s_per_mb(f).max(1e-12));
+            s += &format!(
+                "{:<8} {:<14} {:>10} {:>9.1} {:>9.2} {:>8.1} {:>8.1} MB {:>13} {:>15}\n",
+                format!("{mb} MB"),
+                m.mode,
+                m.events,
+                m.bytes as f64 / 1e6,
+                m.seconds,
+                mbps,
+                m.peak_rss_kb as f64 / 1024.0,
+                base.map_or("-".to_string(), |b| significant(mbps / b)),
+                lin.map_or("-".to_string(), |x| format!("{x:.2}")),
+            );
+        }
+    }
+    s
+}
+
+fn sizes_json(rows: &[(u64, DataSet, Vec<Measure>)], rounds: usize) -> serde_json::Value {
+    let sizes: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(mb, data, results)| {
+            let modes: Vec<serde_json::Value> = results.iter().map(with_rates).collect();
+            serde_json::json!({
+                "size_mb": mb,
+                "data": { "dir": data.dir.display().to_string(), "bytes": data.bytes },
+                "modes": modes,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "rounds": rounds,
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "sizes": sizes,
+    })
 }
 
 /// The audit on the slow modes' prefix, in the table.
@@ -291,6 +419,10 @@ impl Report {
         if let Some(r) = self.ratio(Mode::Audit, Mode::SerdeJson) {
             s += &format!("scopecheck / serde_json parse-only: {r:.3}x\n");
         }
+        if let Some(r) = self.ratio(Mode::AuditThreads, Mode::Audit) {
+            let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+            s += &format!("scopecheck on {cores} cores / on one thread: {r:.2}x\n");
+        }
         s
     }
 
@@ -300,12 +432,9 @@ impl Report {
             .results
             .iter()
             .map(|m| {
-                let (eps, mbps) = rate(m);
-                let mut v = m.to_json();
+                let mut v = with_rates(m);
                 if let Some(o) = v.as_object_mut() {
-                    o.insert("events_per_s".into(), eps.into());
-                    o.insert("mb_per_s".into(), mbps.into());
-                    o.insert("ratio_to_serde_json".into(), base.map(|b| mbps / b).into());
+                    o.insert("ratio_to_serde_json".into(), base.map(|b| rate(m).1 / b).into());
                 }
                 v
             })
@@ -323,6 +452,7 @@ impl Report {
                 "scopecheck_prefix_over_naive_cedar": self.prefix_ratio(Mode::NaiveCedar),
                 "scopecheck_prefix_over_regorus": self.prefix_ratio(Mode::Regorus),
                 "scopecheck_over_serde_json": self.ratio(Mode::Audit, Mode::SerdeJson),
+                "scopecheck_threads_over_one_thread": self.ratio(Mode::AuditThreads, Mode::Audit),
                 "sonic_rs_over_serde_json": self.ratio(Mode::SonicRs, Mode::SerdeJson),
             },
         })

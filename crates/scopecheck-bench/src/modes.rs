@@ -17,6 +17,9 @@ pub enum Mode {
     SonicRs,
     /// scopecheck's audit through the library, one thread.
     Audit,
+    /// The same audit on every core (`audit_parallel`, what `scopecheck audit` does by default on
+    /// a large file).
+    AuditThreads,
     /// The same audit with its decision cache off (`Evaluator::set_decision_cache(false)`): one
     /// Cedar call per field path and category of every event, the entity store kept.
     AuditNoCache,
@@ -28,8 +31,15 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in table order.
-    pub const ALL: [Mode; 6] =
-        [Mode::SerdeJson, Mode::SonicRs, Mode::Audit, Mode::AuditNoCache, Mode::NaiveCedar, Mode::Regorus];
+    pub const ALL: [Mode; 7] = [
+        Mode::SerdeJson,
+        Mode::SonicRs,
+        Mode::Audit,
+        Mode::AuditThreads,
+        Mode::AuditNoCache,
+        Mode::NaiveCedar,
+        Mode::Regorus,
+    ];
 
     /// Its name on the command line and in the JSON.
     pub fn name(self) -> &'static str {
@@ -37,6 +47,7 @@ impl Mode {
             Mode::SerdeJson => "serde_json",
             Mode::SonicRs => "sonic_rs",
             Mode::Audit => "audit",
+            Mode::AuditThreads => "audit_threads",
             Mode::AuditNoCache => "audit_no_cache",
             Mode::NaiveCedar => "naive_cedar",
             Mode::Regorus => "regorus",
@@ -169,19 +180,28 @@ pub fn run(mode: Mode, data: &DataSet, limit: Option<u64>) -> Result<Measure, St
             })?;
             Ok(measure(read.lines, read.bytes, t.elapsed().as_secs_f64(), leaves, "leaves visited"))
         }
-        Mode::Audit | Mode::AuditNoCache => {
+        Mode::Audit | Mode::AuditThreads | Mode::AuditNoCache => {
             let engine = Arc::new(data.setup().build().map_err(|e| e.to_string())?);
             let t = Instant::now();
+            let input = || -> Result<scopecheck::audit::Input<'static>, String> {
+                let f = std::fs::File::open(&data.captures).map_err(|e| e.to_string())?;
+                Ok(scopecheck::audit::Input {
+                    name: "captures.jsonl".into(),
+                    kind: scopecheck::audit::InputKind::Captures,
+                    reader: Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+                    digest: None,
+                })
+            };
             let report = match limit {
                 None if mode == Mode::Audit => {
-                    let f = std::fs::File::open(&data.captures).map_err(|e| e.to_string())?;
-                    let input = scopecheck::audit::Input {
-                        name: "captures.jsonl".into(),
-                        kind: scopecheck::audit::InputKind::Captures,
-                        reader: Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
-                        digest: None,
-                    };
-                    scopecheck::audit::audit(engine, vec![input], scopecheck::audit::AuditOptions::default())
+                    scopecheck::audit::audit(engine, vec![input()?], scopecheck::audit::AuditOptions::default())
+                        .map_err(|e| e.to_string())?
+                }
+                None if mode == Mode::AuditThreads => {
+                    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    let split = scopecheck::audit::Split::new(cores, scopecheck::input::MAX_LINE);
+                    let options = scopecheck::audit::AuditOptions::default();
+                    scopecheck::audit::audit_parallel(vec![engine], options, vec![input()?], split)
                         .map_err(|e| e.to_string())?
                 }
                 _ => {
