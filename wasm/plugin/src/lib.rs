@@ -57,6 +57,9 @@ impl Plugin {
             Ok(d) => d,
             Err(e) => return error_reply(ErrorCode::BadBundle, with_help(&e)),
         };
+        // Built now, so that no long text pauses a decision later, and a pre-initialized
+        // snapshot taken after this call holds them.
+        decider.evaluator().engine().detectors.prepare_long_texts();
         let info = LoadedInfo {
             digest: bundle.digest.clone(),
             scopecheck_version: bundle.scopecheck_version.clone(),

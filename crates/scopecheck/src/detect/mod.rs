@@ -221,6 +221,13 @@ impl Detectors {
         Ok(())
     }
 
+    /// Builds now what the first text of 1 KiB or more would otherwise
+    /// build (the prefilters of block scanning, some milliseconds): for a runtime that must not
+    /// pause in mid-stream, or a snapshot taken after loading (the wasm plugin's pre-initialization).
+    pub fn prepare_long_texts(&self) {
+        let _ = self.blocked();
+    }
+
     /// The prefilters for scanning by blocks, built once per detector set.
     fn blocked(&self) -> Option<&blocks::Blocked> {
         self.blocked

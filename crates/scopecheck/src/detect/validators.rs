@@ -1287,4 +1287,13 @@ mod tests {
         assert!(!speaker("Name", false));
         assert!(speaker("[00:01:02] Bob", true));
     }
+
+    proptest::proptest! {
+        /// Any ASCII text, white space of every kind, punctuation and word characters mixed.
+        #[test]
+        fn prose_counts_agree_on_any_ascii(t in "[ -~\t\n\r\x0b\x0c]{0,300}") {
+            proptest::prop_assert_eq!(prose_counts_ascii(t.as_bytes()), prose_counts(&t));
+            proptest::prop_assert_eq!(is_stopword(&t), STOPWORDS.contains(&t.to_lowercase().as_str()));
+        }
+    }
 }
