@@ -998,7 +998,7 @@ fn prose_counts_ascii(b: &[u8]) -> (usize, usize, usize, usize, usize) {
             if t.iter().all(u8::is_ascii_alphabetic) {
                 alpha_words += 1;
             }
-            if std::str::from_utf8(t).is_ok_and(is_stopword) {
+            if is_ascii_stopword(t) {
                 stop += 1;
             }
         }
@@ -1035,18 +1035,21 @@ static STOPWORD_KEYS: [u64; STOPWORDS.len()] = {
 /// lowercases to `k`, so a non-ASCII word can still be a stopword).
 fn is_stopword(t: &str) -> bool {
     if t.is_ascii() {
-        if t.len() > 7 {
-            return false; // longer than any stopword
-        }
-        let mut buf = [0u8; 7];
-        let Some(slot) = buf.get_mut(..t.len()) else {
-            return false;
-        };
-        slot.copy_from_slice(t.as_bytes());
-        slot.make_ascii_lowercase();
-        return STOPWORD_KEYS.contains(&word_key(slot));
+        return is_ascii_stopword(t.as_bytes());
     }
     STOPWORDS.contains(&t.to_lowercase().as_str())
+}
+
+/// [`is_stopword`] of an ASCII word.
+fn is_ascii_stopword(t: &[u8]) -> bool {
+    if t.len() > 7 {
+        return false; // longer than any stopword
+    }
+    let mut key = (t.len() as u64) << 56;
+    for (i, b) in t.iter().enumerate() {
+        key |= u64::from(b.to_ascii_lowercase()) << (8 * i);
+    }
+    STOPWORD_KEYS.contains(&key)
 }
 
 /// Natural-language prose: enough words, mostly letters, and common
