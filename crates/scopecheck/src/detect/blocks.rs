@@ -20,7 +20,7 @@ pub(super) const BLOCKED_MIN_BYTES: usize = 1024;
 pub(super) const BLOCK_BYTES: usize = 32;
 
 /// The prefilters for scanning by blocks.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Blocked {
     /// Single-line patterns, run per block.
     pub line_set: RegexSet,

@@ -109,7 +109,9 @@ pub struct Detectors {
     always: Vec<usize>,
     /// The prefilters for long texts scanned by blocks of lines ([`blocks`]), built on the first
     /// long text (`None` inside: they did not build, and long texts are scanned whole).
-    blocked: std::sync::Arc<std::sync::OnceLock<Option<blocks::Blocked>>>,
+    /// A clone takes a copy (the compiled sets are shared, each copy has its own scratch space,
+    /// as each thread of a parallel audit has for the other regexes).
+    blocked: std::sync::OnceLock<Option<blocks::Blocked>>,
     names: Vec<NameRule>,
     name_set: RegexSet,
     suffixes: Vec<String>,
