@@ -13,8 +13,8 @@ use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
 };
 use scopecheck::detect::{CipherAssessment, assess_ciphertext};
-use scopecheck::eval::{Engine, NO_STORE, UNCLASSIFIED};
-use scopecheck::observe::{Capture, Scalar, parse_capture};
+use scopecheck::eval::{Engine, NO_STORE, UNCLASSIFIED, confidence_pct, scannable};
+use scopecheck::observe::{Capture, parse_capture};
 use scopecheck::scope::{EncryptionLevel, FieldEncryption};
 use scopecheck::target::{Act, TargetKind};
 use scopecheck::taxonomy::Taxonomy;
@@ -270,7 +270,7 @@ impl Naive {
                     .classify_name(path)
                     .into_iter()
                     .filter(|h| h.confidence >= engine.options.min_confidence && engine.taxonomy.contains(&h.category))
-                    .map(|h| (h.category, false, pct(h.confidence)))
+                    .map(|h| (h.category, false, confidence_pct(h.confidence)))
                     .collect(),
             };
             let mut plaintext = false;
@@ -288,9 +288,9 @@ impl Naive {
                         match cats.iter_mut().find(|(c, _, _)| *c == cat) {
                             Some(e) => {
                                 e.1 = true;
-                                e.2 = e.2.max(pct(d.confidence));
+                                e.2 = e.2.max(confidence_pct(d.confidence));
                             }
-                            None => cats.push((cat, true, pct(d.confidence))),
+                            None => cats.push((cat, true, confidence_pct(d.confidence))),
                         }
                     }
                     if encryption_required && matches!(assess_ciphertext(&text), CipherAssessment::Plaintext { .. }) {
@@ -342,31 +342,5 @@ impl Naive {
             }
         }
         Ok(out)
-    }
-}
-
-fn pct(c: f32) -> u8 {
-    let p = (c.clamp(0.0, 1.0) * 100.0).round();
-    if p >= 100.0 {
-        100
-    } else if p <= 0.0 {
-        0
-    } else {
-        p as u8
-    }
-}
-
-/// The text detectors see for a value (as the audit does): strings, and integers of nine
-/// characters or more.
-fn scannable<'v>(v: &'v Scalar<'_>) -> Option<std::borrow::Cow<'v, str>> {
-    match v {
-        Scalar::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_ref())),
-        Scalar::Number(n)
-            if n.as_u64().is_some_and(|u| u >= 100_000_000) || n.as_i64().is_some_and(|i| i <= -10_000_000) =>
-        {
-            let s = n.to_string();
-            if s.len() >= 9 { Some(std::borrow::Cow::Owned(s)) } else { None }
-        }
-        _ => None,
     }
 }

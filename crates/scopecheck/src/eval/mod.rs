@@ -915,7 +915,7 @@ impl From<Error> for EvalFailure {
 
 /// The text detectors see for a value: strings, and integers long enough to be
 /// ids, cards or phone numbers. Small numbers are telemetry and are not scanned.
-fn scannable<'v>(v: &'v Scalar<'_>) -> Option<std::borrow::Cow<'v, str>> {
+pub fn scannable<'v>(v: &'v Scalar<'_>) -> Option<std::borrow::Cow<'v, str>> {
     match v {
         Scalar::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_ref())),
         // Nine characters or more: at least 100,000,000, or -10,000,000 and below.
@@ -936,7 +936,8 @@ struct CatAgg {
     evidence: Option<String>,
 }
 
-fn confidence_pct(c: f32) -> u8 {
+/// A detector's confidence as the whole percent Cedar sees (`context.confidence`).
+pub fn confidence_pct(c: f32) -> u8 {
     let pct = (c.clamp(0.0, 1.0) * 100.0).round();
     if pct >= 100.0 {
         100
