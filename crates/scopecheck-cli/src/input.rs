@@ -1,5 +1,6 @@
 //! Reading inputs: files, `-` for stdin, gzip by magic bytes, lines with a cap.
 
+use scopecheck::audit::InputKind;
 use scopecheck::input::{DigestCell, DigestReader};
 use scopecheck::{Error, ErrorKind, Location};
 use std::fs::File;
@@ -72,4 +73,19 @@ pub fn open<'a>(
     } else {
         Ok((Box::new(raw), digest))
     }
+}
+
+/// The record inputs of an audit or a simulation in reading order, each capture file then each
+/// access log: its path, its kind, and what messages call it.
+pub fn records<'a>(
+    captures: &'a [String],
+    access: &'a [String],
+) -> impl Iterator<Item = (&'a str, InputKind, &'static str)> {
+    let captures = captures.iter().map(|p| (p.as_str(), InputKind::Captures, "the capture file"));
+    captures.chain(access.iter().map(|p| (p.as_str(), InputKind::Access, "the access log")))
+}
+
+/// The name an input goes by in reports: its path, `<stdin>` for `-`.
+pub fn display_name(path: &str) -> String {
+    if path == "-" { "<stdin>".to_string() } else { path.to_string() }
 }

@@ -693,32 +693,22 @@ fn audit(a: AuditArgs, io: &mut Io<'_>) -> Result<u8, Error> {
     if let Some(id) = &a.person {
         auditor.track_person(id);
     }
-    let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
-    for (paths, kind, what) in
-        [(&a.captures, InputKind::Captures, "the capture file"), (&a.access, InputKind::Access, "the access log")]
-    {
-        for path in paths {
-            let (mut reader, digest) = input::open(path, io.stdin, what)?;
-            let name = named(path);
-            if a.read.max_line_bytes == scopecheck::input::MAX_LINE {
-                auditor.read(Input { name, kind, reader, digest: Some(digest) })?;
-                continue;
-            }
-            // The same as `Auditor::read`, with the line limit asked for.
-            let file = auditor.add_file(&name, kind);
-            scopecheck::input::for_each_line_limited(
-                &name,
-                &mut reader,
-                a.read.max_line_bytes,
-                |n, line| match line {
-                    Line::Text(t) if kind == InputKind::Access => auditor.access_line(file, n, t),
-                    Line::Text(t) => auditor.capture_line(file, n, t),
-                    Line::Bad(reason) => auditor.reject(file, n, reason, kind == InputKind::Access),
-                },
-            )?;
-            let (sha256, bytes) = digest.finish();
-            auditor.add_digest(file, sha256, bytes);
+    for (path, kind, what) in input::records(&a.captures, &a.access) {
+        let (mut reader, digest) = input::open(path, io.stdin, what)?;
+        let name = input::display_name(path);
+        if a.read.max_line_bytes == scopecheck::input::MAX_LINE {
+            auditor.read(Input { name, kind, reader, digest: Some(digest) })?;
+            continue;
         }
+        // The same as `Auditor::read`, with the line limit asked for.
+        let file = auditor.add_file(&name, kind);
+        scopecheck::input::for_each_line_limited(&name, &mut reader, a.read.max_line_bytes, |n, line| match line {
+            Line::Text(t) if kind == InputKind::Access => auditor.access_line(file, n, t),
+            Line::Text(t) => auditor.capture_line(file, n, t),
+            Line::Bad(reason) => auditor.reject(file, n, reason, kind == InputKind::Access),
+        })?;
+        let (sha256, bytes) = digest.finish();
+        auditor.add_digest(file, sha256, bytes);
     }
     let (mut report, person) = auditor.finish_with_person()?;
     // The scope as declared (the newest version), for the HTML page (never in the JSON report).
@@ -785,29 +775,24 @@ fn audit_on_threads(
     threads: usize,
     io: &mut Io<'_>,
 ) -> Result<u8, Error> {
-    let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
     // Files are opened by name; they get an empty stand-in where `open` asks for stdin.
     let mut stand_ins: Vec<&[u8]> = vec![b""; a.captures.len() + a.access.len()];
     let mut stand_ins = stand_ins.iter_mut();
     // stdin is read once, whichever input names it first.
     let mut stdin = Some(&mut *io.stdin);
     let mut inputs = Vec::new();
-    for (paths, kind, what) in
-        [(&a.captures, InputKind::Captures, "the capture file"), (&a.access, InputKind::Access, "the access log")]
-    {
-        for path in paths {
-            let stand_in = stand_ins.next().map(|s| s as &mut dyn BufRead);
-            let source: &mut dyn BufRead = match (path == "-", stdin.take(), stand_in) {
-                (true, Some(s), _) => s,
-                (_, s, Some(e)) => {
-                    stdin = stdin.or(s);
-                    e
-                }
-                (_, _, None) => return Err(Error::internal("more inputs than were counted")),
-            };
-            let (reader, digest) = input::open(path, source, what)?;
-            inputs.push(Input { name: named(path), kind, reader, digest: Some(digest) });
-        }
+    for (path, kind, what) in input::records(&a.captures, &a.access) {
+        let stand_in = stand_ins.next().map(|s| s as &mut dyn BufRead);
+        let source: &mut dyn BufRead = match (path == "-", stdin.take(), stand_in) {
+            (true, Some(s), _) => s,
+            (_, s, Some(e)) => {
+                stdin = stdin.or(s);
+                e
+            }
+            (_, _, None) => return Err(Error::internal("more inputs than were counted")),
+        };
+        let (reader, digest) = input::open(path, source, what)?;
+        inputs.push(Input { name: input::display_name(path), kind, reader, digest: Some(digest) });
     }
     let split = scopecheck::audit::Split::new(threads, a.read.max_line_bytes);
     let mut report = scopecheck::audit::audit_parallel(engines, options, inputs, split)?;

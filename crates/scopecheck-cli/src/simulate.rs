@@ -3,7 +3,7 @@
 
 use crate::{FailOn, Io, LoadArgs, OutputArgs, ReadArgs, input, parse_fail_on};
 use clap::Args;
-use scopecheck::audit::{AuditOptions, InputKind};
+use scopecheck::audit::AuditOptions;
 use scopecheck::decide::{DecideOptions, Mode};
 use scopecheck::input::Line;
 use scopecheck::rules::Severity;
@@ -99,23 +99,15 @@ pub(crate) fn simulate(a: SimulateArgs, io: &mut Io<'_>) -> Result<u8, Error> {
         Side { engines: engines(&candidate)?, decide: cand_decide },
         AuditOptions { strict: a.read.strict, pseudonyms: None },
     )?;
-    let named = |path: &String| if path == "-" { "<stdin>".to_string() } else { path.clone() };
-    for (paths, kind, what) in
-        [(&a.captures, InputKind::Captures, "the capture file"), (&a.access, InputKind::Access, "the access log")]
-    {
-        for path in paths {
-            let (mut reader, digest) = input::open(path, io.stdin, what)?;
-            let name = named(path);
-            let file = sim.add_file(&name, kind);
-            scopecheck::input::for_each_line_limited(
-                &name,
-                &mut reader,
-                a.read.max_line_bytes,
-                |n, line: Line<'_>| sim.line(file, kind, n, line),
-            )?;
-            let (sha256, bytes) = digest.finish();
-            sim.add_digest(file, sha256, bytes);
-        }
+    for (path, kind, what) in input::records(&a.captures, &a.access) {
+        let (mut reader, digest) = input::open(path, io.stdin, what)?;
+        let name = input::display_name(path);
+        let file = sim.add_file(&name, kind);
+        scopecheck::input::for_each_line_limited(&name, &mut reader, a.read.max_line_bytes, |n, line: Line<'_>| {
+            sim.line(file, kind, n, line)
+        })?;
+        let (sha256, bytes) = digest.finish();
+        sim.add_digest(file, sha256, bytes);
     }
     let report = sim.finish()?;
     a.output.write_each(Format::Human, io, |format, color, w| w.write_all(format.render(&report, color).as_bytes()))?;
