@@ -1006,13 +1006,14 @@ fn prose_counts_ascii(b: &[u8]) -> (usize, usize, usize, usize, usize) {
     (words, alpha_words, stop, punct, b.len())
 }
 
-/// A word of at most 7 bytes as one integer: its bytes, and its length in the top byte.
+/// A word of at most 7 bytes as one integer: its bytes lowercased (ASCII), and its length in
+/// the top byte.
 #[allow(clippy::indexing_slicing)] // `i < b.len()`: const fns cannot call `get`
 const fn word_key(b: &[u8]) -> u64 {
     let mut k = (b.len() as u64) << 56;
     let mut i = 0;
     while i < b.len() && i < 7 {
-        k |= (b[i] as u64) << (8 * i);
+        k |= (b[i].to_ascii_lowercase() as u64) << (8 * i);
         i += 1;
     }
     k
@@ -1042,14 +1043,8 @@ fn is_stopword(t: &str) -> bool {
 
 /// [`is_stopword`] of an ASCII word.
 fn is_ascii_stopword(t: &[u8]) -> bool {
-    if t.len() > 7 {
-        return false; // longer than any stopword
-    }
-    let mut key = (t.len() as u64) << 56;
-    for (i, b) in t.iter().enumerate() {
-        key |= u64::from(b.to_ascii_lowercase()) << (8 * i);
-    }
-    STOPWORD_KEYS.contains(&key)
+    // Longer than any stopword: not one (and [`word_key`] only sees 7 bytes).
+    t.len() <= 7 && STOPWORD_KEYS.contains(&word_key(t))
 }
 
 /// Natural-language prose: enough words, mostly letters, and common
