@@ -28,10 +28,7 @@ fn generate(scenario: &str, dir: &Path, extra: &[&str]) {
 
 /// A shipped scenario cut to its first two days (audits in debug builds stay quick).
 fn short(s: &str) -> String {
-    let text = std::fs::read_to_string(p(&format!("fixtures/scenarios/{s}.yaml"))).unwrap();
-    let days = text.lines().find(|l| l.starts_with("days:")).unwrap().to_string();
-    let cut = text.replacen(&days, "days: 2", 1);
-    common::tmp(&format!("{s}-short.yaml"), &cut)
+    common::scenario_cut(s, 2)
 }
 
 fn digests(dir: &Path) -> BTreeMap<String, String> {

@@ -273,9 +273,7 @@ fn sarif_holds_what_the_change_brings_and_validates() {
 #[test]
 fn generated_data_simulates_as_two_audits() {
     // Data the code was not shaped for: the generator's `workday` scenario, cut to one day.
-    let text = std::fs::read_to_string(p("fixtures/scenarios/workday.yaml")).unwrap();
-    let days = text.lines().find(|l| l.starts_with("days:")).unwrap().to_string();
-    let scenario = tmp("workday-1.yaml", &text.replacen(&days, "days: 1", 1));
+    let scenario = common::scenario_cut("workday", 1);
     let dir = common::tmp_dir().join("gen-workday");
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.display().to_string();

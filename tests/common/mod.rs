@@ -60,6 +60,14 @@ pub fn tmp(name: &str, contents: &str) -> String {
 }
 
 /// Replaces the temporary folder in messages so snapshots are stable.
+/// A shipped scenario (`fixtures/scenarios/NAME.yaml`) cut to its first `days` days, written to
+/// a temporary file whose path is returned (the CLI reads scenarios from files).
+pub fn scenario_cut(name: &str, days: u32) -> String {
+    let text = std::fs::read_to_string(p(&format!("fixtures/scenarios/{name}.yaml"))).unwrap();
+    let line = text.lines().find(|l| l.starts_with("days:")).unwrap().to_string();
+    tmp(&format!("{name}-{days}d.yaml"), &text.replacen(&line, &format!("days: {days}"), 1))
+}
+
 pub fn stable(s: &str) -> String {
     s.replace(&format!("{}/", tmp_dir().display()), "[tmp]/")
 }

@@ -101,35 +101,15 @@ pub struct Generated {
     pub seed: u64,
 }
 
-/// Replaces the scenario's top-level `days:` line (the scenario files keep it on one line).
-pub fn with_days(scenario: &str, days: u32) -> Result<String, String> {
-    let mut found = false;
-    let out: Vec<String> = scenario
-        .lines()
-        .map(|l| {
-            if !found && l.starts_with("days:") {
-                found = true;
-                format!("days: {days}")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect();
-    if !found {
-        return Err("the scenario has no top-level `days:` line to replace".into());
-    }
-    Ok(out.join("\n") + "\n")
-}
-
 /// Writes `scope.yaml`, `stores.yaml` and `captures.jsonl` of a scenario into `out` (one thread;
 /// the bytes are those `scopecheck generate SCENARIO --seed N` writes for the same days and seed).
 /// `access.jsonl` and `labels.jsonl` are not written: no mode reads them.
 pub fn generate(scenario: &Path, days: Option<u32>, seed: Option<u64>, out: &Path) -> Result<Generated, String> {
-    let mut text = std::fs::read_to_string(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let text = std::fs::read_to_string(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let mut g = Generator::new(&text, &scenario.display().to_string(), seed).map_err(|e| e.to_string())?;
     if let Some(d) = days {
-        text = with_days(&text, d)?;
+        g = g.with_days(d).map_err(|e| e.to_string())?;
     }
-    let g = Generator::new(&text, &scenario.display().to_string(), seed).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let write = |name: &str, body: &str| {
         std::fs::write(out.join(name), body).map_err(|e| format!("{}: {e}", out.join(name).display()))

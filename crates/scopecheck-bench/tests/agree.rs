@@ -3,7 +3,7 @@
 //! evaluator, event by event.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use scopecheck_bench::data::{DataSet, generate, with_days};
+use scopecheck_bench::data::{DataSet, generate};
 use scopecheck_bench::naive::Naive;
 use scopecheck_bench::rego::Rego;
 use scopecheck_bench::{Pair, REGO_RULES, Scopecheck};
@@ -17,7 +17,6 @@ use std::sync::Arc;
 fn small_data_set(name: &str) -> DataSet {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let text = std::fs::read_to_string(root.join("fixtures/scenarios/mci.yaml")).unwrap();
-    let text = with_days(&text, 1).unwrap();
     let mut out = String::new();
     for line in text.lines() {
         let l = match line.trim_start() {
@@ -40,7 +39,7 @@ fn small_data_set(name: &str) -> DataSet {
     std::fs::create_dir_all(&dir).unwrap();
     let scenario = dir.join("scenario.yaml");
     std::fs::write(&scenario, out).unwrap();
-    let g = generate(&scenario, None, Some(11), &dir).unwrap();
+    let g = generate(&scenario, Some(1), Some(11), &dir).unwrap();
     assert!(g.events > 500, "{} events", g.events);
     DataSet::open(&dir).unwrap()
 }

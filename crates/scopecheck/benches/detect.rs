@@ -102,9 +102,10 @@ fn generated_long_values(scenario: &Path) -> Vec<String> {
         }
     }
     let text = std::fs::read_to_string(scenario).unwrap();
-    let line = text.lines().find(|l| l.starts_with("days:")).unwrap().to_string();
-    let text = text.replacen(&line, "days: 1", 1);
-    let g = scopecheck::generate::Generator::new(&text, &scenario.display().to_string(), None).unwrap();
+    let g = scopecheck::generate::Generator::new(&text, &scenario.display().to_string(), None)
+        .unwrap()
+        .with_days(1)
+        .unwrap();
     let mut out = Vec::new();
     for i in 0..g.chunks() {
         for l in g.chunk(i).text.lines() {

@@ -30,9 +30,7 @@ fn main() {
     let scenario = args.first().map_or_else(|| root.join("fixtures/scenarios/workday.yaml"), |s| s.into());
     let days: u32 = args.get(1).and_then(|d| d.parse().ok()).unwrap_or(2);
     let text = std::fs::read_to_string(&scenario).unwrap();
-    let line = text.lines().find(|l| l.starts_with("days:")).unwrap().to_string();
-    let text = text.replacen(&line, &format!("days: {days}"), 1);
-    let g = Generator::new(&text, &scenario.display().to_string(), None).unwrap();
+    let g = Generator::new(&text, &scenario.display().to_string(), None).unwrap().with_days(days).unwrap();
 
     let generate = || {
         let t = Instant::now();

@@ -23,9 +23,7 @@ fn main() {
     let scenario = args.first().map_or_else(|| root.join("fixtures/scenarios/mci.yaml"), |s| s.into());
     let days: u32 = args.get(1).and_then(|d| d.parse().ok()).unwrap_or(1);
     let text = std::fs::read_to_string(&scenario).unwrap();
-    let line = text.lines().find(|l| l.starts_with("days:")).unwrap().to_string();
-    let text = text.replacen(&line, &format!("days: {days}"), 1);
-    let g = Generator::new(&text, &scenario.display().to_string(), None).unwrap();
+    let g = Generator::new(&text, &scenario.display().to_string(), None).unwrap().with_days(days).unwrap();
     let mut data = String::new();
     let mut events = 0;
     for i in 0..g.chunks() {

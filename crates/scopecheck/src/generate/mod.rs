@@ -347,6 +347,14 @@ fn scenario_error(file: &str, msg: impl Into<String>, help: &str) -> Error {
     Error::new(ErrorKind::Input, Location::file(file), msg).with_help(help)
 }
 
+/// A scenario lasts 1 to 3660 days.
+fn check_days(file: &str, days: u32) -> Result<()> {
+    if days == 0 || days > 3660 {
+        return Err(scenario_error(file, format!("`days` is {days}"), "write 1 to 3660 days"));
+    }
+    Ok(())
+}
+
 fn hhmm(file: &str, what: &str, s: &str) -> Result<NaiveTime> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M")
         .map_err(|_| scenario_error(file, format!("`work.{what}` is `{s}`, not a time"), "write HH:MM, e.g. 09:00"))
@@ -418,9 +426,7 @@ impl Generator {
                 "events_per_hour 0–3600, hours 0–24, minutes ≥ 0",
             ));
         }
-        if sc.days == 0 || sc.days > 3660 {
-            return Err(scenario_error(file, format!("`days` is {}", sc.days), "write 1 to 3660 days"));
-        }
+        check_days(file, sc.days)?;
         let default_tz = scope.windows.as_ref().map(|w| w.tz).unwrap_or(Tz::UTC);
         let mut people = Vec::new();
         let total: u64 = sc.people.iter().map(|g| u64::from(g.count)).sum();
@@ -471,6 +477,15 @@ impl Generator {
         }
         let seed = seed.unwrap_or(sc.seed);
         Ok(Generator { sc, seed, scope, scope_text, taxonomy, people, start, lunch })
+    }
+
+    /// The same scenario over `days` days instead of its own `days:` (what benchmarks and tests
+    /// use to cut a shipped scenario short): the bytes are those of the scenario with that
+    /// `days:` line.
+    pub fn with_days(mut self, days: u32) -> Result<Self> {
+        check_days(&self.sc.name, days)?;
+        self.sc.days = days;
+        Ok(self)
     }
 
     /// The scenario.
@@ -883,5 +898,31 @@ mod tests {
         for id in LABEL_RULES {
             assert!(pack.rules().iter().any(|r| r.id == *id), "{id} is not a built-in rule");
         }
+    }
+
+    /// `with_days` gives the bytes the scenario gives with that `days:` line, and keeps the bound.
+    #[test]
+    fn with_days_is_the_days_line() {
+        let all = |g: &Generator| {
+            let mut text = String::new();
+            for i in 0..g.chunks() {
+                text.push_str(&g.chunk(i).text);
+            }
+            let mut access = String::new();
+            let _ = g.access_log(|line, _| {
+                access.push_str(line);
+                Ok(())
+            });
+            (text, access, g.scope_yaml().to_string(), g.stores_yaml().0)
+        };
+        let text = include_str!("../../../../fixtures/scenarios/workday.yaml").replace("count: 300", "count: 6");
+        let line = text.lines().find(|l| l.starts_with("days:")).unwrap_or_else(|| panic!("no days line"));
+        let two = text.replacen(line, "days: 2", 1);
+        let from_text = Generator::new(&two, "w", None).unwrap_or_else(|e| panic!("{e}"));
+        let cut = Generator::new(&text, "w", None).and_then(|g| g.with_days(2)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cut.scenario().days, 2);
+        assert_eq!(all(&cut), all(&from_text));
+        assert!(Generator::new(&text, "w", None).and_then(|g| g.with_days(0)).is_err());
+        assert!(Generator::new(&text, "w", None).and_then(|g| g.with_days(3661)).is_err());
     }
 }
