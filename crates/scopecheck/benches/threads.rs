@@ -134,29 +134,17 @@ fn main() {
         v / u,
         u / c
     );
-    let mut one = 0.0;
-    for (i, n) in counts.iter().enumerate() {
-        let t = median(&mut q[i]);
-        if *n == 1 {
-            one = t;
+    // Each count's median against the one-thread median of the same pass.
+    let scaling = |times: &mut [Vec<f64>], what: &str, of_one: &str| {
+        let mut one = 0.0;
+        for (i, n) in counts.iter().enumerate() {
+            let t = median(&mut times[i]);
+            if *n == 1 {
+                one = t;
+            }
+            println!("{:<34} {t:>8.3} s {:>8.1} MB/s  {:.2} x {of_one}", format!("{what}, {n}"), mb / t, one / t);
         }
-        println!(
-            "{:<34} {t:>8.3} s {:>8.1} MB/s  {:.2} x one thread (this machine's ceiling)",
-            format!("serde_json Value, {n} thread(s)"),
-            mb / t,
-            one / t
-        );
-    }
-    for (i, n) in counts.iter().enumerate() {
-        let t = median(&mut p[i]);
-        if *n == 1 {
-            one = t;
-        }
-        println!(
-            "{:<34} {t:>8.3} s {:>8.1} MB/s  {:.2} x one decider",
-            format!("audit_parallel, {n} decider(s)"),
-            mb / t,
-            one / t
-        );
-    }
+    };
+    scaling(&mut q, "serde_json Value, threads", "one thread (this machine's ceiling)");
+    scaling(&mut p, "audit_parallel, deciders", "one decider");
 }
