@@ -433,6 +433,7 @@ impl PluginModule {
         let m = PluginModule::link(engine, module, config)?;
         let mut inst = m.instantiate()?;
         inst.load_bundle(bundle)?;
+        inst.prepare()?;
         inst.release_input()?;
         let mut state = Snapshot { store: &mut inst.store, instance: inst.handle, failed: None };
         let snapshot = block_on(wizer.snapshot(&cx, &mut state))
@@ -515,6 +516,14 @@ impl PluginModule {
             decide: instance
                 .get_typed_func(&mut store, "scopecheck_decide")
                 .map_err(|e| missing("scopecheck_decide", e))?,
+            prepare: match instance.get_export(&mut store, "scopecheck_prepare") {
+                Some(_) => Some(
+                    instance
+                        .get_typed_func(&mut store, "scopecheck_prepare")
+                        .map_err(|e| missing("scopecheck_prepare", e))?,
+                ),
+                None => None,
+            },
             memory,
             handle: instance,
             store,
@@ -631,6 +640,8 @@ pub struct Instance {
     load: TypedFunc<(u32, u32), u64>,
     configure: TypedFunc<(u32, u32), u64>,
     decide: TypedFunc<(u32, u32), u64>,
+    /// `scopecheck_prepare`, optional (plugins before it do not export it).
+    prepare: Option<TypedFunc<(), u32>>,
     config: HostConfig,
     /// A guest buffer kept for inputs up to [`KEPT_INPUT_BYTES`]: (ptr, capacity).
     input: Option<(u32, u32)>,
@@ -658,7 +669,8 @@ impl Instance {
         }
     }
 
-    fn prepare(&mut self, budget: Budget) -> Result<(), HostError> {
+    /// Sets the budget of the next call.
+    fn arm(&mut self, budget: Budget) -> Result<(), HostError> {
         self.store.data_mut().stderr.clear();
         self.store.data_mut().limits.refused = false;
         match self.config.interrupt {
@@ -682,8 +694,21 @@ impl Instance {
     /// The plugin's ABI version.
     pub fn abi_version(&mut self) -> Result<u32, HostError> {
         let budget = Budget { fuel: 1_000_000, time: Duration::from_secs(1) };
-        self.prepare(budget)?;
+        self.arm(budget)?;
         self.abi.call(&mut self.store, ()).map_err(|e| self.classify(e, budget))
+    }
+
+    /// Has the plugin compile now what its bundle would compile on first use (each detector's
+    /// regexes, the prefilters for long texts; `scopecheck_prepare`), with a load's budget:
+    /// done before a pre-initialization snapshot, or by a host that must never pause a decision.
+    /// `false` if no bundle is loaded or the plugin predates the export.
+    pub fn prepare(&mut self) -> Result<bool, HostError> {
+        let Some(f) = self.prepare.clone() else {
+            return Ok(false);
+        };
+        let budget = self.budget(Call::Load);
+        self.arm(budget)?;
+        f.call(&mut self.store, ()).map(|r| r == 1).map_err(|e| self.classify(e, budget))
     }
 
     /// Current guest memory size (bytes).
@@ -694,7 +719,7 @@ impl Instance {
     /// Copies `bytes` into the guest, calls `f(ptr, len)`, reads and frees the reply.
     fn call(&mut self, which: Call, bytes: &[u8]) -> Result<Vec<u8>, HostError> {
         let fuel = self.budget(which);
-        self.prepare(fuel)?;
+        self.arm(fuel)?;
         let len = u32::try_from(bytes.len())
             .map_err(|_| HostError::TooLarge { size: bytes.len(), limit: u32::MAX as usize })?;
         // Small inputs go to one kept buffer (grown as needed), so a decision costs no

@@ -146,9 +146,26 @@ fn running_out_of_memory_denies_and_recovers() {
 #[test]
 fn no_bundle_no_decision() {
     let mut inst = module().instantiate().unwrap();
+    assert!(!inst.prepare().unwrap(), "nothing to prepare without a bundle");
     let d = inst.try_decide(GOOD.as_bytes()).unwrap();
     assert_eq!(d.decision, Verdict::Deny);
     assert_eq!(d.error.map(|e| e.code), Some(ErrorCode::NotLoaded));
+}
+
+#[test]
+fn prepare_compiles_ahead_and_changes_no_decision() {
+    let bundle = bundle_bytes("mci");
+    let mut lazy = module().instantiate().unwrap();
+    lazy.load_bundle(&bundle).unwrap();
+    let mut ready = module().instantiate().unwrap();
+    ready.load_bundle(&bundle).unwrap();
+    let before = ready.memory_bytes();
+    assert!(ready.prepare().unwrap());
+    assert!(ready.memory_bytes() > before, "the compiled regexes live in guest memory");
+    for line in events("mci") {
+        let (a, b) = (lazy.try_decide(line.as_bytes()).unwrap(), ready.try_decide(line.as_bytes()).unwrap());
+        assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap(), "{line}");
+    }
 }
 
 /// What of a decision does not depend on the events an evaluator saw before: the verdicts, the

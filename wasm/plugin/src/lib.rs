@@ -11,6 +11,7 @@
 //! | `scopecheck_load(ptr, len) -> i64` | loads a bundle; reply `{"ok", "bundle"}` or `{"ok": false, "error"}` |
 //! | `scopecheck_configure(ptr, len) -> i64` | sets `{"mode", "act_on", "max_event_bytes"}` (each optional) |
 //! | `scopecheck_decide(ptr, len) -> i64` | decides on one event (its JSON text); reply: a decision |
+//! | `scopecheck_prepare() -> i32` | optional: compiles now what the loaded bundle would compile on first use (1; 0 without a bundle) |
 //!
 //! An `i64` reply is `(ptr << 32) | len` of a UTF-8 JSON text in guest memory, which the host frees
 //! with `scopecheck_free(ptr, len)`. Input buffers stay the host's: the guest only reads them.
@@ -57,9 +58,6 @@ impl Plugin {
             Ok(d) => d,
             Err(e) => return error_reply(ErrorCode::BadBundle, with_help(&e)),
         };
-        // Built now, so that no long text pauses a decision later, and a pre-initialized
-        // snapshot taken after this call holds them.
-        decider.evaluator().engine().detectors.prepare_long_texts();
         let info = LoadedInfo {
             digest: bundle.digest.clone(),
             scopecheck_version: bundle.scopecheck_version.clone(),
@@ -98,6 +96,17 @@ impl Plugin {
             options: Some(OptionsReply::of(o)),
             error: None,
         }
+    }
+
+    /// Compiles now what the loaded bundle's detectors otherwise compile on first use (their own
+    /// regexes, the prefilters for long texts), so that no decision pauses for it: for a host
+    /// that snapshots the instance after loading (pre-initialization). `false` without a bundle.
+    pub fn prepare(&self) -> bool {
+        let Some(decider) = self.decider.as_ref() else {
+            return false;
+        };
+        decider.evaluator().engine().detectors.prepare();
+        true
     }
 
     /// Decides on one event (its JSON text).
@@ -225,6 +234,12 @@ mod abi {
         let bytes = input(ptr, len);
         let r = PLUGIN.with(|p| p.borrow_mut().configure(bytes));
         json_reply(&r)
+    }
+
+    /// Compiles what the bundle would compile on first use; 1, or 0 without a bundle.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scopecheck_prepare() -> u32 {
+        PLUGIN.with(|p| u32::from(p.borrow().prepare()))
     }
 
     /// Decides on one event.

@@ -175,6 +175,7 @@ impl Detectors {
         spec::check_references(&loaded, &ids, yaml, origin)?;
 
         let mut next = self.clone();
+        let (old_values, old_names) = (next.values.len(), next.names.len());
         next.ids.extend(loaded.values.iter().map(|d| d.id.clone()));
         next.ids.extend(loaded.names.iter().map(|d| d.id.clone()));
         next.values.extend(loaded.values);
@@ -189,7 +190,14 @@ impl Detectors {
                 next.prefixes.push(p);
             }
         }
-        next.rebuild()?;
+        // The sets check the syntax of the patterns they hold; if one fails, name its detector.
+        if let Err(e) = next.rebuild() {
+            let values = next.values.get(old_values..).unwrap_or_default().iter();
+            let added = values.filter_map(|d| Some((d.id.as_str(), d.regex.as_ref()?.as_str()))).chain(
+                next.names.get(old_names..).unwrap_or_default().iter().map(|n| (n.id.as_str(), n.regex.as_str())),
+            );
+            return Err(spec::locate_bad_pattern(added, yaml, origin).unwrap_or(e));
+        }
         *self = next;
         Ok(())
     }
@@ -214,7 +222,7 @@ impl Detectors {
             .dfa_size_limit(PREFILTER_DFA_LIMIT)
             .build()
             .map_err(|e| DetectorError::Prefilter(e.to_string()))?;
-        self.name_set = regex::RegexSetBuilder::new(self.names.iter().map(|n| n.pattern.as_str()))
+        self.name_set = regex::RegexSetBuilder::new(self.names.iter().map(|n| n.regex.as_str()))
             .size_limit(PREFILTER_SIZE_LIMIT)
             .dfa_size_limit(PREFILTER_DFA_LIMIT)
             .build()
@@ -223,11 +231,19 @@ impl Detectors {
         Ok(())
     }
 
-    /// Builds now what the first text of 1 KiB or more would otherwise
-    /// build (the prefilters of block scanning, some milliseconds): for a runtime that must not
-    /// pause in mid-stream, or a snapshot taken after loading (the wasm plugin's pre-initialization).
-    pub fn prepare_long_texts(&self) {
+    /// Compiles now what is otherwise compiled on first use: each detector's own regexes (a
+    /// millisecond or so each) and the prefilters of block scanning (the first text of 1 KiB or
+    /// more). For a runtime that must not pause in mid-stream, or a snapshot taken after loading
+    /// (the wasm plugin's pre-initialization). Loading stays fast without it: a bundle's cold
+    /// start compiles only the prefilter sets.
+    pub fn prepare(&self) {
         let _ = self.blocked();
+        let values = self.values.iter().flat_map(|d| [&d.regex, &d.context, &d.negative]).flatten();
+        let names =
+            self.names.iter().flat_map(|n| [Some(&n.regex), n.parent.as_ref(), n.not_parent.as_ref()]).flatten();
+        for re in values.chain(names) {
+            let _ = re.get();
+        }
     }
 
     /// The prefilters for scanning by blocks, built once per detector set.
@@ -373,9 +389,18 @@ impl Detectors {
         let Some(det) = self.values.get(i) else {
             return;
         };
-        let Some(re) = &det.regex else {
+        let Some(lazy) = &det.regex else {
             return;
         };
+        let Some(re) = lazy.get() else {
+            // Cannot happen (see `LazyRegex`); if it did, the detector fails closed: the whole
+            // range it was asked to search counts as one detection.
+            for &(from, to) in ranges {
+                found.push(Found { det: i, start: from, end: to, confidence: det.confidence.max(det.min_confidence) });
+            }
+            return;
+        };
+        let has_v_group = lazy.has_v_group();
         let mut cands: Vec<(usize, usize, f32)> = Vec::new();
         let mut consider = |start: usize, end: usize| {
             let Some(cand) = text.get(start..end) else {
@@ -401,7 +426,7 @@ impl Detectors {
             let Some(part) = text.get(from..to) else {
                 continue;
             };
-            if det.has_v_group {
+            if has_v_group {
                 for caps in re.captures_iter(part) {
                     if let Some(m) = caps.name("v").or_else(|| caps.get(0)) {
                         consider(from + m.start(), from + m.end());
@@ -572,18 +597,24 @@ impl Detectors {
             let Some(rule) = self.names.get(idx) else {
                 continue;
             };
-            if let Some(p) = &rule.parent
+            // A rule regex that does not compile (see `LazyRegex`: cannot happen) fails closed:
+            // the rule applies, on the whole name.
+            if let Some(p) = rule.parent.as_ref().and_then(|p| p.get())
                 && !p.is_match(&parents)
             {
                 continue;
             }
-            if rule.not_parent.as_ref().is_some_and(|p| p.is_match(&parents)) {
+            if rule.not_parent.as_ref().and_then(|p| p.get()).is_some_and(|p| p.is_match(&parents)) {
                 continue;
             }
-            let Some(m) = rule.regex.find(&leaf) else {
-                continue;
+            let (start, end) = match rule.regex.get() {
+                Some(re) => match re.find(&leaf) {
+                    Some(m) => (m.start(), m.end()),
+                    None => continue,
+                },
+                None => (0, leaf.len()),
             };
-            if !rule.metadata_ok && self.is_metadata(&words, m.start(), m.end()) {
+            if !rule.metadata_ok && self.is_metadata(&words, start, end) {
                 continue;
             }
             match hits.iter_mut().find(|h| h.category == rule.category) {
@@ -700,8 +731,12 @@ fn glued(text: &str, start: usize, end: usize) -> bool {
 
 /// Final confidence for a candidate, or `None` if it does not qualify.
 fn score(det: &ValueDetector, adj: f32, around: &[&str]) -> Option<f32> {
-    let has = |re: &Option<regex::Regex>| re.as_ref().is_some_and(|r| around.iter().any(|s| r.is_match(s)));
-    let ctx = has(&det.context);
+    // A context regex that does not compile (see `LazyRegex`: cannot happen) fails closed: the
+    // context words count as present, the negative ones as absent.
+    let has = |re: &Option<spec::LazyRegex>, failed: bool| {
+        re.as_ref().is_some_and(|r| r.get().map_or(failed, |r| around.iter().any(|s| r.is_match(s))))
+    };
+    let ctx = has(&det.context, true);
     if det.require_context && !ctx {
         return None;
     }
@@ -709,7 +744,7 @@ fn score(det: &ValueDetector, adj: f32, around: &[&str]) -> Option<f32> {
     if ctx {
         c += det.context_boost;
     }
-    if has(&det.negative) {
+    if has(&det.negative, false) {
         c -= det.negative_penalty;
     }
     // Two decimals: scores are heuristics, and 0.90000004 reads badly in reports.

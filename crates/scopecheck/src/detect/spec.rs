@@ -1,7 +1,7 @@
 //! The YAML detector format (see the header of `policies/detectors.yaml`),
 //! its compilation into matchers, and the errors it can produce.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{NamedSource, SourceSpan};
 use regex::{Regex, RegexBuilder};
@@ -10,10 +10,14 @@ use serde::Deserialize;
 use super::taxonomy;
 use super::validators::{VALIDATOR_NAMES, Validator};
 
-/// Largest compiled size allowed for one detector regex (bytes).
-const REGEX_SIZE_LIMIT: usize = 4 << 20;
+/// Largest compiled size allowed for one detector regex (bytes): the prefilter sets' limit, so
+/// that a pattern which built inside its set also builds alone (see [`LazyRegex`]).
+const REGEX_SIZE_LIMIT: usize = super::PREFILTER_SIZE_LIMIT;
 /// Lazy-DFA cache limit for one detector regex (bytes).
 const REGEX_DFA_LIMIT: usize = 4 << 20;
+/// Longest regex that context words may make (bytes of pattern text), checked at load: far
+/// below what would approach [`REGEX_SIZE_LIMIT`] once compiled.
+const CONTEXT_PATTERN_LIMIT: usize = 64 << 10;
 
 /// Where a definition problem is: origin file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,15 +269,14 @@ pub struct ValueDetector {
     pub entity: String,
     pub category: Option<String>,
     pub pattern: Option<String>,
-    pub regex: Option<Regex>,
-    pub has_v_group: bool,
+    pub regex: Option<LazyRegex>,
     pub validator: Option<Validator>,
     pub validator_name: Option<String>,
     pub confidence: f32,
     pub min_confidence: f32,
-    pub context: Option<Regex>,
+    pub context: Option<LazyRegex>,
     pub context_boost: f32,
-    pub negative: Option<Regex>,
+    pub negative: Option<LazyRegex>,
     pub negative_penalty: f32,
     pub window: usize,
     pub require_context: bool,
@@ -296,10 +299,9 @@ pub struct NameRule {
     pub id: String,
     pub entity: String,
     pub category: String,
-    pub pattern: String,
-    pub regex: Regex,
-    pub parent: Option<Regex>,
-    pub not_parent: Option<Regex>,
+    pub regex: LazyRegex,
+    pub parent: Option<LazyRegex>,
+    pub not_parent: Option<LazyRegex>,
     pub confidence: f32,
     pub metadata_ok: bool,
     pub origin: String,
@@ -416,10 +418,71 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_DFA_LIMIT).build()
 }
 
+/// A detector's own regex (pattern, context words, parent rule), compiled on its first use: a
+/// decision needs few of them, and compiling them all was most of a bundle's load time, the wasm
+/// plugin's cold start. Nothing can fail late that did not fail at load: the syntax is checked
+/// when the detector loads (by the prefilter set that holds the pattern, or by
+/// [`LazyRegex::checked`]), and the regex compiles with the sets' size limit, so a pattern that
+/// built inside its set also builds alone. Should it still not compile, [`LazyRegex::get`]
+/// returns `None` and each caller fails closed (it detects more, never less).
+///
+/// Clones share the compiled regex (the `regex` crate gives each thread its own scratch space).
+#[derive(Clone)]
+pub struct LazyRegex(Arc<(String, OnceLock<Option<Regex>>)>);
+
+impl LazyRegex {
+    /// A pattern whose syntax the caller has checked (a prefilter set holds it).
+    pub(super) fn unchecked(pattern: &str) -> LazyRegex {
+        LazyRegex(Arc::new((pattern.to_string(), OnceLock::new())))
+    }
+
+    /// A pattern no prefilter set holds: its syntax is checked now, with the parser `regex` uses.
+    fn checked(pattern: &str) -> Result<LazyRegex, regex::Error> {
+        check_syntax(pattern)?;
+        Ok(LazyRegex::unchecked(pattern))
+    }
+
+    /// The regex, compiled now if this is its first use; `None` if it does not compile.
+    pub fn get(&self) -> Option<&Regex> {
+        self.0.1.get_or_init(|| compile(&self.0.0).ok()).as_ref()
+    }
+
+    /// The pattern text.
+    pub fn as_str(&self) -> &str {
+        &self.0.0
+    }
+
+    /// Whether it has been compiled (tests of [`super::Detectors::prepare`]).
+    #[cfg(test)]
+    pub(super) fn is_compiled(&self) -> bool {
+        self.0.1.get().is_some()
+    }
+
+    /// Whether the pattern names a group `v` (the part of a match that is the value).
+    pub fn has_v_group(&self) -> bool {
+        self.get().is_some_and(|r| r.capture_names().flatten().any(|n| n == "v"))
+    }
+}
+
+impl std::fmt::Debug for LazyRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LazyRegex").field(&self.0.0).finish()
+    }
+}
+
+/// The syntax check `regex` makes before compiling (same parser, same nesting limit), as
+/// `regex`'s own error so that messages do not change.
+pub(super) fn check_syntax(pattern: &str) -> Result<(), regex::Error> {
+    match regex_syntax::ParserBuilder::new().nest_limit(250).build().parse(pattern) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(regex::Error::Syntax(e.to_string())),
+    }
+}
+
 /// Context words become one case-insensitive regex; spaces match any run of
 /// whitespace, `_` or `-`; an apostrophe is optional. Word boundaries are
 /// added where the phrase starts/ends with a word character.
-pub fn context_regex(words: &[String]) -> Result<Option<Regex>, regex::Error> {
+pub fn context_regex(words: &[String]) -> Result<Option<LazyRegex>, String> {
     if words.is_empty() {
         return Ok(None);
     }
@@ -448,7 +511,16 @@ pub fn context_regex(words: &[String]) -> Result<Option<Regex>, regex::Error> {
     if alts.is_empty() {
         return Ok(None);
     }
-    compile(&format!("(?i)(?:{})", alts.join("|"))).map(Some)
+    let pattern = format!("(?i)(?:{})", alts.join("|"));
+    if pattern.len() > CONTEXT_PATTERN_LIMIT {
+        return Err(format!(
+            "these context words make a regex of {} KiB, more than the {} KiB allowed; keep the words that tell the entity apart, or split the detector",
+            pattern.len() >> 10,
+            CONTEXT_PATTERN_LIMIT >> 10
+        ));
+    }
+    // Every word is escaped: the syntax is ours and valid.
+    Ok(Some(LazyRegex::unchecked(&pattern)))
 }
 
 fn location_of(err: &serde_yaml::Error) -> (usize, usize, usize) {
@@ -561,8 +633,11 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
                 }
             },
         };
+        // A pattern with only ASCII text goes into a prefilter set, whose build checks its syntax
+        // (and [`locate_bad_pattern`] points at it if that fails); any other is checked here.
         let regex = match &spec.pattern {
-            Some(p) => Some(compile(p).map_err(|e| loc.regex(&id, "pattern", &e))?),
+            Some(p) if p.is_ascii() => Some(LazyRegex::unchecked(p)),
+            Some(p) => Some(LazyRegex::checked(p).map_err(|e| loc.regex(&id, "pattern", &e))?),
             None => None,
         };
         match spec.kind {
@@ -574,11 +649,11 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
                     return Err(loc.invalid(&id, None, "name rules need a `category`".to_string()));
                 };
                 let parent = match &spec.parent {
-                    Some(p) => Some(compile(p).map_err(|e| loc.regex(&id, "parent", &e))?),
+                    Some(p) => Some(LazyRegex::checked(p).map_err(|e| loc.regex(&id, "parent", &e))?),
                     None => None,
                 };
                 let not_parent = match &spec.not_parent {
-                    Some(p) => Some(compile(p).map_err(|e| loc.regex(&id, "not_parent", &e))?),
+                    Some(p) => Some(LazyRegex::checked(p).map_err(|e| loc.regex(&id, "not_parent", &e))?),
                     None => None,
                 };
                 let entity = spec
@@ -589,7 +664,6 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
                     id,
                     entity,
                     category,
-                    pattern: spec.pattern.clone().unwrap_or_default(),
                     regex,
                     parent,
                     not_parent,
@@ -612,9 +686,9 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
                 if spec.parent.is_some() || spec.not_parent.is_some() {
                     return Err(loc.invalid(&id, Some("parent"), "`parent` only applies to `kind: name`".to_string()));
                 }
-                let context = context_regex(&spec.context).map_err(|e| loc.regex(&id, "context", &e))?;
+                let context = context_regex(&spec.context).map_err(|m| loc.invalid(&id, Some("context"), m))?;
                 let negative =
-                    context_regex(&spec.negative_context).map_err(|e| loc.regex(&id, "negative_context", &e))?;
+                    context_regex(&spec.negative_context).map_err(|m| loc.invalid(&id, Some("negative_context"), m))?;
                 if spec.require_context && context.is_none() {
                     return Err(loc.invalid(
                         &id,
@@ -622,14 +696,12 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
                         "`require_context: true` needs `context` words".to_string(),
                     ));
                 }
-                let has_v_group = regex.as_ref().is_some_and(|r| r.capture_names().flatten().any(|n| n == "v"));
                 out.values.push(ValueDetector {
                     id,
                     entity,
                     category: spec.category,
                     pattern: spec.pattern,
                     regex,
-                    has_v_group,
                     validator,
                     validator_name: spec.validator,
                     confidence: spec.confidence,
@@ -656,6 +728,22 @@ pub fn load(yaml: &str, origin: &str) -> Result<Loaded, DetectorError> {
         }
     }
     Ok(out)
+}
+
+/// After a prefilter set failed to build on `added` (the new detectors' ids and patterns): the
+/// detector whose own pattern is at fault, with its place in the YAML (its syntax, else its size
+/// on its own), if one is.
+pub fn locate_bad_pattern<'a>(
+    added: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    yaml: &str,
+    origin: &str,
+) -> Option<DetectorError> {
+    let loc = Locator { yaml, origin };
+    let bad = added
+        .clone()
+        .find_map(|(id, p)| check_syntax(p).err().map(|e| (id, e)))
+        .or_else(|| added.clone().find_map(|(id, p)| compile(p).err().map(|e| (id, e))))?;
+    Some(loc.regex(bad.0, "pattern", &bad.1))
 }
 
 /// Check cross-detector references once everything is loaded.

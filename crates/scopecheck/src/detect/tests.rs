@@ -509,6 +509,88 @@ fn custom_yaml_errors() {
 }
 
 #[test]
+fn regex_errors_name_their_detector_and_line() {
+    let mut d = Detectors::builtin().unwrap();
+    let n = d.list().len();
+    // The second detector's pattern, held by the prefilter set that checks it.
+    let yaml = "detectors:\n  - id: fine\n    kind: value\n    entity: X\n    pattern: 'abc'\n  - id: broken\n    kind: value\n    entity: Y\n    pattern: '[a-'\n";
+    let err = d.add_yaml(yaml, "team.yaml").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("team.yaml:9:"), "{msg}");
+    assert!(msg.contains("`broken`") && msg.contains("`pattern`") && msg.contains("unclosed character class"), "{msg}");
+    // A name rule's pattern and its `parent`.
+    let yaml = "detectors:\n  - id: rule\n    kind: name\n    category: health.medication\n    pattern: 'chart('\n";
+    let msg = d.add_yaml(yaml, "n.yaml").unwrap_err().to_string();
+    assert!(msg.starts_with("n.yaml:5:"), "{msg}");
+    let yaml = "detectors:\n  - id: rule\n    kind: name\n    category: health.medication\n    pattern: 'chart'\n    parent: '(?P<'\n";
+    let msg = d.add_yaml(yaml, "n.yaml").unwrap_err().to_string();
+    assert!(msg.starts_with("n.yaml:6:") && msg.contains("`parent`"), "{msg}");
+    // Valid syntax, too large once compiled: found by compiling the new patterns alone.
+    let yaml = "detectors:\n  - id: huge\n    kind: value\n    entity: X\n    pattern: '(?:\\w{200}){200}'\n";
+    let msg = d.add_yaml(yaml, "big.yaml").unwrap_err().to_string();
+    assert!(msg.starts_with("big.yaml:5:") && msg.contains("`huge`") && msg.contains("size limit"), "{msg}");
+    // Context words beyond what a regex may hold.
+    let words: Vec<String> = (0..9000).map(|i| format!("      - word{i}\n")).collect();
+    let yaml = format!(
+        "detectors:\n  - id: chatty\n    kind: value\n    entity: X\n    pattern: 'abc'\n    context:\n{}",
+        words.concat()
+    );
+    let msg = d.add_yaml(&yaml, "ctx.yaml").unwrap_err().to_string();
+    assert!(msg.starts_with("ctx.yaml:6:") && msg.contains("more than the 64 KiB allowed"), "{msg}");
+    assert_eq!(d.list().len(), n);
+}
+
+#[test]
+fn regexes_compile_on_first_use_and_prepare_compiles_them_all() {
+    let d = Detectors::empty().unwrap();
+    let mut d = d;
+    d.add_yaml(BUILTIN_YAML, BUILTIN_NAME).unwrap();
+    let lazies = |d: &Detectors| -> Vec<(String, bool)> {
+        let values = d.values.iter().flat_map(|v| [&v.regex, &v.context, &v.negative]).flatten();
+        let names = d.names.iter().flat_map(|n| [Some(&n.regex), n.parent.as_ref(), n.not_parent.as_ref()]).flatten();
+        values.chain(names).map(|r| (r.as_str().to_string(), r.is_compiled())).collect()
+    };
+    assert!(lazies(&d).iter().all(|(_, c)| !c), "nothing is compiled at load");
+    let ssn = d.values.iter().find(|v| v.id == "us_ssn").unwrap();
+    assert!(!ssn.regex.as_ref().unwrap().is_compiled());
+    assert_eq!(d.scan("ssn 123-45-6789").first().map(|x| x.detector.as_str()), Some("us_ssn"));
+    assert!(ssn.regex.as_ref().unwrap().is_compiled(), "a detector's regex compiles when its prefilter matches");
+    let compiled = lazies(&d).iter().filter(|(_, c)| *c).count();
+    assert!(compiled < lazies(&d).len() / 4, "one short text compiles a few regexes, not {compiled}");
+    // Clones share what is compiled.
+    let clone = d.clone();
+    clone.prepare();
+    assert!(lazies(&d).iter().all(|(_, c)| *c), "prepare compiles every regex");
+    assert!(clone.blocked.get().is_some_and(Option::is_some), "and the block prefilters");
+}
+
+#[test]
+fn a_regex_that_does_not_compile_fails_closed() {
+    // Cannot happen through `add_yaml` (see `LazyRegex`): forced here by swapping in a pattern
+    // that does not compile behind a prefilter that matches.
+    let mut d = Detectors::empty().unwrap();
+    let yaml = "detectors:\n  - id: badge\n    kind: value\n    entity: BADGE\n    pattern: 'B-[0-9]{4}'\n    confidence: 0.6\n    context: [badge]\n    negative_context: [test]\n    min_confidence: 0.7\n  - id: rule\n    kind: name\n    category: employment.employee_id\n    pattern: 'badge'\n    not_parent: 'test'\n";
+    d.add_yaml(yaml, "t.yaml").unwrap();
+    let text = "door B-1234 test";
+    // Without context the score stays under min_confidence; the negative word would lower it.
+    assert!(d.scan(text).is_empty());
+    assert!(d.classify_name("test.badge").is_empty());
+    let broken = spec::LazyRegex::unchecked("(");
+    d.values[0].context = Some(broken.clone());
+    d.values[0].negative = Some(broken.clone());
+    let found = d.scan(text);
+    assert_eq!(found.len(), 1, "context words count as present, negative ones as absent: {found:?}");
+    assert_eq!(&text[found[0].start..found[0].end], "B-1234");
+    d.values[0].regex = Some(broken.clone());
+    let found = d.scan(text);
+    assert_eq!((found.len(), found[0].start, found[0].end), (1, 0, text.len()), "the whole text is the detection");
+    d.names[0].not_parent = Some(broken.clone());
+    assert_eq!(d.classify_name("test.badge").len(), 1, "a broken `not_parent` excludes nothing");
+    d.names[0].regex = broken;
+    assert_eq!(d.classify_name("door.badge").len(), 1, "a broken name pattern matches the name");
+}
+
+#[test]
 fn builtin_yaml_matches_presidio_style_samples() {
     // A few formats from the Presidio synthetic corpus templates.
     for (text, entity, value) in [
