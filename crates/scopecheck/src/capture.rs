@@ -178,6 +178,7 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
         paths: String::with_capacity((line.len() / 2).min(1 << 16)),
         path_ends: Vec::with_capacity((line.len() / 32).min(4096)),
         nodes: Vec::with_capacity((line.len() / 16).min(4096)),
+        node_index: hashbrown::HashTable::with_capacity((line.len() / 16).min(4096)),
         segments: String::with_capacity((line.len() / 4).min(1 << 16)),
         leaves: Vec::with_capacity((line.len() / 16).min(4096)),
         values: Vec::with_capacity((line.len() / 16).min(4096)),
