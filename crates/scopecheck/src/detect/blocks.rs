@@ -11,7 +11,7 @@
 //! that can cross a line, e.g. `\s*` between a key and its value) keep one prefilter and one
 //! search over the whole text. The detections are the same either way (tested on every corpus).
 
-use regex::RegexSet;
+use super::set::PatternSet;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 /// Texts at least this long are scanned by blocks.
@@ -23,11 +23,11 @@ pub(super) const BLOCK_BYTES: usize = 32;
 #[derive(Debug, Clone)]
 pub(super) struct Blocked {
     /// Single-line patterns, run per block.
-    pub line_set: RegexSet,
+    pub line_set: PatternSet,
     /// `line_set` index -> index into the detectors' values.
     pub line_index: Vec<usize>,
     /// The other prefiltered patterns, run over the whole text.
-    pub text_set: RegexSet,
+    pub text_set: PatternSet,
     /// `text_set` index -> index into the detectors' values.
     pub text_index: Vec<usize>,
 }

@@ -6,8 +6,9 @@
 //! [`Detectors::add_yaml`] using the same format.
 //!
 //! * Value detectors ([`Detectors::scan`]) run over one text value. All
-//!   patterns are tried in one pass with a [`regex::RegexSet`] prefilter;
-//!   only the detectors whose pattern matched run their own regex and
+//!   patterns are tried in one pass with a prefilter set ([`set`]);
+//!   only the detectors whose pattern matched run their own regex (compiled
+//!   on first use, see [`spec::LazyRegex`]) and
 //!   validator. At most [`MAX_SCAN_BYTES`] (64 KiB) of a value are scanned;
 //!   anything after that is ignored (use [`Detectors::scan_with_limit`] to
 //!   choose another cap).
@@ -22,6 +23,7 @@ mod cipher;
 mod names;
 mod redact;
 pub mod score;
+mod set;
 mod spec;
 mod taxonomy;
 pub mod validators;
@@ -29,7 +31,7 @@ pub mod validators;
 #[cfg(test)]
 mod tests;
 
-use regex::RegexSet;
+use set::PatternSet;
 
 pub use cipher::{CipherAssessment, assess_ciphertext};
 pub use redact::redact;
@@ -99,7 +101,7 @@ pub struct DetectorInfo {
 pub struct Detectors {
     values: Vec<ValueDetector>,
     /// Prefilter over every value detector that has a pattern.
-    set: RegexSet,
+    set: PatternSet,
     /// Set pattern index -> index into `values`.
     set_index: Vec<usize>,
     /// Value detectors without a pattern (whole-value validators).
@@ -113,7 +115,7 @@ pub struct Detectors {
     /// as each thread of a parallel audit has for the other regexes).
     blocked: std::sync::OnceLock<Option<blocks::Blocked>>,
     names: Vec<NameRule>,
-    name_set: RegexSet,
+    name_set: PatternSet,
     suffixes: Vec<String>,
     prefixes: Vec<String>,
     /// Ids of everything loaded so far (duplicate and `supersedes` checks).
@@ -150,7 +152,8 @@ impl Detectors {
     /// A detector set with nothing loaded.
     pub fn empty() -> Result<Detectors, DetectorError> {
         let empty: [&str; 0] = [];
-        let set = RegexSet::new(empty).map_err(|e| DetectorError::Prefilter(e.to_string()))?;
+        let set =
+            PatternSet::new(&empty, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).map_err(DetectorError::Prefilter)?;
         Ok(Detectors {
             values: Vec::new(),
             set: set.clone(),
@@ -217,16 +220,11 @@ impl Detectors {
                 None => self.whole.push(i),
             }
         }
-        self.set = regex::RegexSetBuilder::new(patterns)
-            .size_limit(PREFILTER_SIZE_LIMIT)
-            .dfa_size_limit(PREFILTER_DFA_LIMIT)
-            .build()
-            .map_err(|e| DetectorError::Prefilter(e.to_string()))?;
-        self.name_set = regex::RegexSetBuilder::new(self.names.iter().map(|n| n.regex.as_str()))
-            .size_limit(PREFILTER_SIZE_LIMIT)
-            .dfa_size_limit(PREFILTER_DFA_LIMIT)
-            .build()
-            .map_err(|e| DetectorError::Prefilter(e.to_string()))?;
+        self.set =
+            PatternSet::new(&patterns, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).map_err(DetectorError::Prefilter)?;
+        let names: Vec<&str> = self.names.iter().map(|n| n.regex.as_str()).collect();
+        self.name_set =
+            PatternSet::new(&names, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).map_err(DetectorError::Prefilter)?;
         self.blocked = Default::default();
         Ok(())
     }
@@ -256,11 +254,8 @@ impl Detectors {
                     if blocks::single_line(p) { line.push((i, p)) } else { text.push((i, p)) }
                 }
                 let set = |pats: &[(usize, &str)]| {
-                    regex::RegexSetBuilder::new(pats.iter().map(|x| x.1))
-                        .size_limit(PREFILTER_SIZE_LIMIT)
-                        .dfa_size_limit(PREFILTER_DFA_LIMIT)
-                        .build()
-                        .ok()
+                    let pats: Vec<&str> = pats.iter().map(|x| x.1).collect();
+                    PatternSet::new(&pats, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).ok()
                 };
                 Some(blocks::Blocked {
                     line_set: set(&line)?,

@@ -708,3 +708,49 @@ fn blocks_find_what_the_whole_text_finds_on_generated_text() {
     }
     assert!(checked >= 100, "{checked}");
 }
+
+#[test]
+fn pattern_sets_answer_as_regex_sets() {
+    let d = det();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut texts: Vec<String> = Vec::new();
+    for file in ["tests/corpus/presidio/synth_dataset_v2.dev.json", "tests/corpus/monitoring.json"] {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+        texts.extend(v.as_array().unwrap().iter().filter_map(|r| r["full_text"].as_str().map(str::to_string)));
+    }
+    // Non-ASCII text (where the lazy DFA gives up on Unicode word boundaries), names, and
+    // fragments cut anywhere.
+    texts.extend(
+        ["Ünïcode naïve café — Dana García: 123-45-6789 ☎ +1 415 555 0132", "", " ", "émile.zola@exemple.fr"]
+            .map(String::from),
+    );
+    let shadows: Vec<String> = texts.iter().filter(|t| !t.is_ascii()).map(|t| ascii_shadow(t)).collect();
+    let cuts: Vec<String> = texts.iter().step_by(7).flat_map(|t| t.split(['.', ',', '\n']).map(String::from)).collect();
+    let names: Vec<String> =
+        ["ssn", "employee ssn", "chat messages body", "patient diagnosis code", "x", "tax return w2"]
+            .map(String::from)
+            .to_vec();
+    let value_patterns: Vec<&str> = d.set_index.iter().map(|&i| d.values[i].regex.as_ref().unwrap().as_str()).collect();
+    let name_patterns: Vec<&str> = d.names.iter().map(|n| n.regex.as_str()).collect();
+    let b = d.blocked().unwrap();
+    let line_patterns: Vec<&str> = b.line_index.iter().map(|&i| d.values[i].regex.as_ref().unwrap().as_str()).collect();
+    let starved = set::PatternSet::new(&value_patterns, PREFILTER_SIZE_LIMIT, 1).unwrap();
+    let mut checked = 0;
+    for (ours, patterns) in [
+        (&d.set, &value_patterns),
+        (&d.name_set, &name_patterns),
+        (&b.line_set, &line_patterns),
+        (&starved, &value_patterns),
+    ] {
+        let theirs = regex::RegexSetBuilder::new(patterns).size_limit(PREFILTER_SIZE_LIMIT).build().unwrap();
+        assert_eq!(ours.len(), theirs.len());
+        for t in texts.iter().chain(&shadows).chain(&cuts).chain(&names) {
+            assert_eq!(ours.is_match(t), theirs.is_match(t), "{t}");
+            let (a, b): (Vec<usize>, Vec<usize>) =
+                (ours.matches(t).iter().collect(), theirs.matches(t).iter().collect());
+            assert_eq!(a, b, "{t}");
+            checked += usize::from(!a.is_empty());
+        }
+    }
+    assert!(checked > 2000, "{checked}");
+}

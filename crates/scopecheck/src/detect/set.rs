@@ -1,0 +1,138 @@
+//! The prefilter sets: which of many patterns occur in a text.
+//!
+//! A `regex::RegexSet` answers the same question but builds, for each set, a reverse automaton
+//! and literal prefilters that only finding match *positions* needs; building them was two thirds
+//! of a set's build time (the largest part of loading a bundle once the detectors' own regexes
+//! compile lazily). A [`PatternSet`] is the forward automaton alone: a lazy DFA (built as it
+//! searches), with a PikeVM over the same NFA for the texts where the lazy DFA gives up (its cache
+//! thrashes, or a Unicode word boundary meets a non-ASCII byte). Same syntax, same semantics,
+//! same answers as `RegexSet::is_match` and `RegexSet::matches` (a test holds it to them).
+
+use regex_automata::hybrid::dfa::{self, DFA};
+use regex_automata::nfa::thompson::{self, NFA, WhichCaptures, pikevm::PikeVM};
+use regex_automata::util::pool::Pool;
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind};
+
+/// Scratch space for one search.
+struct Caches {
+    dfa: dfa::Cache,
+    pikevm: thompson::pikevm::Cache,
+}
+
+type MakeCaches = Box<dyn Fn() -> Caches + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>;
+
+/// Patterns matched together; see the module documentation.
+pub(super) struct PatternSet {
+    dfa: DFA,
+    pikevm: PikeVM,
+    /// Scratch space per thread; a clone has a pool of its own.
+    caches: Pool<Caches, MakeCaches>,
+}
+
+impl PatternSet {
+    /// Builds the set; `size_limit` bounds the compiled NFA, `dfa_limit` the lazy DFA's cache.
+    /// The error is the message a `RegexSet` would give.
+    pub(super) fn new<S: AsRef<str>>(
+        patterns: &[S],
+        size_limit: usize,
+        dfa_limit: usize,
+    ) -> Result<PatternSet, String> {
+        let nfa = thompson::Compiler::new()
+            .syntax(syntax::Config::new().utf8(true).unicode(true))
+            .configure(
+                thompson::Config::new()
+                    .utf8(true)
+                    .which_captures(WhichCaptures::None)
+                    .nfa_size_limit(Some(size_limit))
+                    .shrink(false),
+            )
+            .build_many(patterns)
+            .map_err(|e| match e.size_limit() {
+                Some(limit) => format!("Compiled regex exceeds size limit of {limit} bytes."),
+                None => e.to_string(),
+            })?;
+        PatternSet::from_nfa(nfa, dfa_limit)
+    }
+
+    fn from_nfa(nfa: NFA, dfa_limit: usize) -> Result<PatternSet, String> {
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .unicode_word_boundary(true)
+                    .cache_capacity(dfa_limit)
+                    // A cache too small for the NFA makes every search give up and fall back to
+                    // the PikeVM, instead of failing the build.
+                    .skip_cache_capacity_check(true)
+                    .minimum_cache_clear_count(Some(3))
+                    .minimum_bytes_per_state(Some(10)),
+            )
+            .build_from_nfa(nfa.clone())
+            .map_err(|e| e.to_string())?;
+        let pikevm = PikeVM::builder()
+            .configure(PikeVM::config().match_kind(MatchKind::All))
+            .build_from_nfa(nfa)
+            .map_err(|e| e.to_string())?;
+        let caches = PatternSet::pool(&dfa, &pikevm);
+        Ok(PatternSet { dfa, pikevm, caches })
+    }
+
+    fn pool(dfa: &DFA, pikevm: &PikeVM) -> Pool<Caches, MakeCaches> {
+        let (dfa, pikevm) = (dfa.clone(), pikevm.clone());
+        Pool::new(Box::new(move || Caches { dfa: dfa.create_cache(), pikevm: pikevm.create_cache() }))
+    }
+
+    /// How many patterns the set holds.
+    pub(super) fn len(&self) -> usize {
+        self.dfa.pattern_len()
+    }
+
+    /// Whether any pattern matches `hay`.
+    pub(super) fn is_match(&self, hay: &str) -> bool {
+        let mut caches = self.caches.get();
+        let input = Input::new(hay).earliest(true);
+        match self.dfa.try_search_fwd(&mut caches.dfa, &input) {
+            Ok(found) => found.is_some(),
+            Err(_) => self.pikevm.is_match(&mut caches.pikevm, input),
+        }
+    }
+
+    /// The patterns that match `hay`.
+    pub(super) fn matches(&self, hay: &str) -> Matches {
+        let mut set = regex_automata::PatternSet::new(self.len());
+        let mut caches = self.caches.get();
+        let input = Input::new(hay);
+        if self.dfa.try_which_overlapping_matches(&mut caches.dfa, &input, &mut set).is_err() {
+            set.clear();
+            self.pikevm.which_overlapping_matches(&mut caches.pikevm, &input, &mut set);
+        }
+        Matches(set)
+    }
+}
+
+/// The patterns of a [`PatternSet`] that matched a text.
+pub(super) struct Matches(regex_automata::PatternSet);
+
+impl Matches {
+    /// Their indexes, in increasing order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().map(|p| p.as_usize())
+    }
+}
+
+impl Clone for PatternSet {
+    fn clone(&self) -> PatternSet {
+        PatternSet {
+            dfa: self.dfa.clone(),
+            pikevm: self.pikevm.clone(),
+            caches: PatternSet::pool(&self.dfa, &self.pikevm),
+        }
+    }
+}
+
+impl std::fmt::Debug for PatternSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatternSet").field("patterns", &self.len()).finish()
+    }
+}
