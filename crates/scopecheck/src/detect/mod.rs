@@ -220,11 +220,11 @@ impl Detectors {
                 None => self.whole.push(i),
             }
         }
-        self.set =
-            PatternSet::new(&patterns, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).map_err(DetectorError::Prefilter)?;
+        self.set = PatternSet::prefilter(&patterns, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT)
+            .map_err(DetectorError::Prefilter)?;
         let names: Vec<&str> = self.names.iter().map(|n| n.regex.as_str()).collect();
-        self.name_set =
-            PatternSet::new(&names, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).map_err(DetectorError::Prefilter)?;
+        self.name_set = PatternSet::prefilter(&names, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT)
+            .map_err(DetectorError::Prefilter)?;
         self.blocked = Default::default();
         Ok(())
     }
@@ -255,7 +255,7 @@ impl Detectors {
                 }
                 let set = |pats: &[(usize, &str)]| {
                     let pats: Vec<&str> = pats.iter().map(|x| x.1).collect();
-                    PatternSet::new(&pats, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).ok()
+                    PatternSet::prefilter(&pats, PREFILTER_SIZE_LIMIT, PREFILTER_DFA_LIMIT).ok()
                 };
                 Some(blocks::Blocked {
                     line_set: set(&line)?,

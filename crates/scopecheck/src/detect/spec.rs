@@ -473,10 +473,16 @@ impl std::fmt::Debug for LazyRegex {
 /// The syntax check `regex` makes before compiling (same parser, same nesting limit), as
 /// `regex`'s own error so that messages do not change.
 pub(super) fn check_syntax(pattern: &str) -> Result<(), regex::Error> {
-    match regex_syntax::ParserBuilder::new().nest_limit(250).build().parse(pattern) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(regex::Error::Syntax(e.to_string())),
-    }
+    parse(pattern).map(drop)
+}
+
+/// The pattern's syntax tree, parsed as `regex` parses it.
+pub(super) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, regex::Error> {
+    regex_syntax::ParserBuilder::new()
+        .nest_limit(250)
+        .build()
+        .parse(pattern)
+        .map_err(|e| regex::Error::Syntax(e.to_string()))
 }
 
 /// Context words become one case-insensitive regex; spaces match any run of
