@@ -8,7 +8,7 @@
 //! is an [`Auditor`] of its own (its own caches; the engine is shared); at the end their reports
 //! are merged ([`Report::merge`]), which gives the report of the whole input whatever the split:
 //! the same findings, byte for byte, for any thread count (`stats`, which count work per decider,
-//! excepted). Memory is bounded: one batch waits for each decider thread at most.
+//! excepted). Memory is bounded: two batches wait for each decider thread at most.
 
 use super::{AuditOptions, Auditor, FileId, Input, InputKind};
 use crate::error::{Error, Result};
@@ -72,7 +72,11 @@ pub fn audit_parallel(
     let helpers = split.threads.max(1) - 1;
     let names: Vec<(String, InputKind)> = inputs.iter().map(|i| (i.name.clone(), i.kind)).collect();
     let mut mine = new_auditor(engines.clone(), options.clone(), &names)?;
-    let (tx, rx) = sync_channel::<Batch>(helpers);
+    // Two batches waiting per decider thread: the reader, which also reads every line, decides a
+    // batch itself only when the others have a batch in hand and another waiting. With one
+    // waiting it took every other batch, half the deciding on top of all the reading, and the
+    // other deciders waited for it.
+    let (tx, rx) = sync_channel::<Batch>(2 * helpers);
     let rx = Arc::new(Mutex::new(rx));
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..helpers)
