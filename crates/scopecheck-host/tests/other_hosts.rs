@@ -31,7 +31,15 @@ fn available(cmd: &str, args: &[&str]) -> bool {
     Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success())
 }
 
+/// Runs the host script on the mci events, plain and with `--prepare` (every regex compiled at
+/// start): both decide as the native engine does.
 fn run_host(what: &str, cmd: &str, script: &Path, check: &[&str]) {
+    for extra in [&[][..], &["--prepare"][..]] {
+        run_host_with(what, cmd, script, check, extra);
+    }
+}
+
+fn run_host_with(what: &str, cmd: &str, script: &Path, check: &[&str], extra: &[&str]) {
     if !available(cmd, check) {
         assert!(!in_ci(), "{what}: `{cmd} {}` does not work, and CI=true: .ci/run must install it", check.join(" "));
         eprintln!("skipping the {what} host: `{cmd} {}` does not work (not in CI)", check.join(" "));
@@ -49,6 +57,7 @@ fn run_host(what: &str, cmd: &str, script: &Path, check: &[&str]) {
         .arg(plugin_path())
         .arg("--bundle")
         .arg(&bundle_file)
+        .args(extra)
         .arg(&events_file)
         .output()
         .unwrap();
@@ -60,7 +69,7 @@ fn run_host(what: &str, cmd: &str, script: &Path, check: &[&str]) {
     for (g, w) in got.iter().zip(&want) {
         assert_eq!(g, w, "{what} host vs native");
     }
-    eprintln!("{what} host: {} decisions equal to the native engine's", got.len());
+    eprintln!("{what} host {extra:?}: {} decisions equal to the native engine's", got.len());
 }
 
 #[test]

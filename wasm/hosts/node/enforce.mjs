@@ -1,5 +1,5 @@
 // Decide on every event of JSONL files with the scopecheck plugin; print one decision per line.
-//   node enforce.mjs --plugin scopecheck_plugin.wasm --bundle mci.bundle fixtures/mci/captures.jsonl
+//   node enforce.mjs --plugin scopecheck_plugin.wasm --bundle mci.bundle [--prepare] fixtures/mci/captures.jsonl
 import { readFileSync } from "node:fs";
 import { ScopecheckPlugin } from "./scopecheck_plugin.mjs";
 
@@ -9,7 +9,12 @@ const opt = (name) => {
   if (i < 0 || i + 1 >= args.length) throw new Error(`missing ${name}`);
   return args.splice(i, 2)[1];
 };
-const plugin = await ScopecheckPlugin.load(opt("--plugin"), readFileSync(opt("--bundle")));
+const flag = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args.splice(i, 1).length === 1;
+};
+const prepare = flag("--prepare");
+const plugin = await ScopecheckPlugin.load(opt("--plugin"), readFileSync(opt("--bundle")), { prepare });
 const out = [];
 for (const path of args) {
   const lines = readFileSync(path).toString("utf8").split("\n");

@@ -17,9 +17,11 @@ const deny = (code, message) => ({
 });
 
 export class ScopecheckPlugin {
-  static async load(wasmPath, bundle, { maxEventBytes = 4 * 1024 * 1024 } = {}) {
+  // prepare: compile every detector regex at start (and after a restart), so no decision pauses.
+  static async load(wasmPath, bundle, { maxEventBytes = 4 * 1024 * 1024, prepare = false } = {}) {
     const module = await WebAssembly.compile(readFileSync(wasmPath));
     const p = new ScopecheckPlugin(module, Buffer.from(bundle), maxEventBytes);
+    p.prepare = prepare;
     await p.start();
     return p;
   }
@@ -42,6 +44,8 @@ export class ScopecheckPlugin {
     if (!reply.ok) throw new Error(`the bundle was refused: ${reply.error?.message}`);
     this.bundleInfo = reply.bundle;
     if (this.options) this.call(this.ex.scopecheck_configure, Buffer.from(JSON.stringify(this.options)));
+    // Optional export: compile now what the bundle would compile on first use.
+    if (this.prepare && this.ex.scopecheck_prepare) this.ex.scopecheck_prepare();
   }
 
   call(fn, bytes) {

@@ -16,10 +16,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--plugin", required=True)
     ap.add_argument("--bundle", required=True)
+    ap.add_argument("--prepare", action="store_true", help="compile every detector regex at start")
     ap.add_argument("events", nargs="+")
     args = ap.parse_args()
     with open(args.bundle, "rb") as f:
-        plugin = ScopecheckPlugin(args.plugin, f.read())
+        plugin = ScopecheckPlugin(args.plugin, f.read(), prepare=args.prepare)
     out = sys.stdout
     for path in args.events:
         with open(path, "rb") as f:

@@ -3,6 +3,7 @@
     from scopecheck_plugin import ScopecheckPlugin
     plugin = ScopecheckPlugin("scopecheck_plugin.wasm", open("mci.bundle", "rb").read())
     decision = plugin.decide(event_json_text)      # a dict: decision, would, findings, event...
+    # prepare=True: compile every detector regex at start, so that no decision pauses for one
     if decision["decision"] == "allow":   send(event)
     elif decision["decision"] == "redact": send(decision["event"])
     # "deny": drop it
@@ -27,7 +28,7 @@ class ScopecheckPlugin:
     """One plugin instance with a bundle loaded. Not thread-safe: use one per thread."""
 
     def __init__(self, wasm_path, bundle, fuel_per_decision=2_000_000_000, fuel_per_load=40_000_000_000,
-                 max_event_bytes=4 * 1024 * 1024):
+                 max_event_bytes=4 * 1024 * 1024, prepare=False):
         config = wasmtime.Config()
         config.consume_fuel = True
         self._engine = wasmtime.Engine(config)
@@ -37,6 +38,8 @@ class ScopecheckPlugin:
         self._load_fuel = fuel_per_load
         self._max_event = max_event_bytes
         self._options = None
+        # Also after a restart (a trap): every instance compiles its regexes ahead, none pauses.
+        self._prepare = prepare
         self._start()
 
     def _start(self):
@@ -63,6 +66,15 @@ class ScopecheckPlugin:
         self.bundle_info = reply.get("bundle")
         if self._options is not None:
             self._call(self._configure, json.dumps(self._options).encode(), self._fuel)
+        if self._prepare:
+            # Optional export: compile now what the bundle would compile on first use.
+            try:
+                prepare = ex["scopecheck_prepare"]
+            except KeyError:
+                prepare = None
+            if prepare is not None:
+                self._store.set_fuel(self._load_fuel)
+                prepare(self._store)
 
     def _call(self, func, data, fuel):
         self._store.set_fuel(fuel)
