@@ -302,13 +302,8 @@ impl Detectors {
         // use Unicode word boundaries; run it on an ASCII shadow of the text
         // instead (it only has to say *which* patterns may match). The
         // detectors' own regexes still run on the real text.
-        let shadow;
-        let hay = if text.is_ascii() {
-            text
-        } else {
-            shadow = ascii_shadow(text);
-            shadow.as_str()
-        };
+        let hay = prefilter_hay(text);
+        let hay = hay.as_ref();
         // Most short values (telemetry, ids, labels) match no pattern: a plain search says so
         // sooner than the overlapping one that names every pattern. Long texts nearly always
         // match something, so they go straight to the overlapping search.
@@ -342,14 +337,7 @@ impl Detectors {
             let Some(block) = text.get(start..end) else {
                 continue;
             };
-            let shadow;
-            let hay = if block.is_ascii() {
-                block
-            } else {
-                shadow = ascii_shadow(block);
-                shadow.as_str()
-            };
-            for k in b.line_set.matches(hay).iter() {
+            for k in b.line_set.matches(&prefilter_hay(block)).iter() {
                 if let Some(r) = ranges.get_mut(k) {
                     match r.last_mut() {
                         Some(last) if last.1 == start => last.1 = end,
@@ -358,7 +346,7 @@ impl Detectors {
                 }
             }
         }
-        let whole = if text.is_ascii() { b.text_set.matches(text) } else { b.text_set.matches(&ascii_shadow(text)) };
+        let whole = b.text_set.matches(&prefilter_hay(text));
         // Detector order, as in the whole-text path (the ranking's last tie-break).
         let mut order: Vec<(usize, Option<usize>)> = ranges
             .iter()
@@ -684,6 +672,11 @@ fn ascii_shadow(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// What the prefilter sets search: `text` itself when it is ASCII, else its [`ascii_shadow`].
+fn prefilter_hay(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() { std::borrow::Cow::Borrowed(text) } else { std::borrow::Cow::Owned(ascii_shadow(text)) }
 }
 
 /// Up to `n` characters before byte offset `at`.
