@@ -428,7 +428,14 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 ///
 /// Clones share the compiled regex (the `regex` crate gives each thread its own scratch space).
 #[derive(Clone)]
-pub struct LazyRegex(Arc<(String, OnceLock<Option<Regex>>)>);
+pub struct LazyRegex(Arc<(String, OnceLock<Option<Compiled>>)>);
+
+/// A compiled [`LazyRegex`], with what the hot path asks of it.
+struct Compiled {
+    regex: Regex,
+    /// The pattern names a group `v`.
+    v_group: bool,
+}
 
 impl LazyRegex {
     /// A pattern whose syntax the caller has checked (a prefilter set holds it).
@@ -444,7 +451,18 @@ impl LazyRegex {
 
     /// The regex, compiled now if this is its first use; `None` if it does not compile.
     pub fn get(&self) -> Option<&Regex> {
-        self.0.1.get_or_init(|| compile(&self.0.0).ok()).as_ref()
+        self.compiled().map(|c| &c.regex)
+    }
+
+    fn compiled(&self) -> Option<&Compiled> {
+        self.0
+            .1
+            .get_or_init(|| {
+                let regex = compile(&self.0.0).ok()?;
+                let v_group = regex.capture_names().flatten().any(|n| n == "v");
+                Some(Compiled { regex, v_group })
+            })
+            .as_ref()
     }
 
     /// The pattern text.
@@ -458,9 +476,10 @@ impl LazyRegex {
         self.0.1.get().is_some()
     }
 
-    /// Whether the pattern names a group `v` (the part of a match that is the value).
+    /// Whether the pattern names a group `v` (the part of a match that is the value); found once,
+    /// when it compiles.
     pub fn has_v_group(&self) -> bool {
-        self.get().is_some_and(|r| r.capture_names().flatten().any(|n| n == "v"))
+        self.compiled().is_some_and(|c| c.v_group)
     }
 }
 
