@@ -8,6 +8,10 @@
 //! every string value of 256 bytes or more in the first day of
 //! `fixtures/scenarios/assistant.yaml` (transcripts, chat messages, OCR of
 //! W-2 forms and patient-portal pages).
+//!
+//! `-- --once` scans each input once after a warm-up pass, untimed: run it under
+//! `valgrind --tool=callgrind --toggle-collect='*counted_pass*'` to compare two builds by the
+//! instructions they execute, which a shared machine's load does not change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use scopecheck::detect::Detectors;
@@ -22,6 +26,17 @@ fn measure(name: &str, d: &Detectors, texts: &[String]) {
         return;
     }
     let bytes: usize = texts.iter().map(String::len).sum();
+    if std::env::args().any(|a| a == "--once") {
+        // A warm-up pass, then one untimed pass in `counted_pass`: for counting the instructions
+        // it executes (`valgrind --tool=callgrind --toggle-collect='*counted_pass*'`), which a
+        // shared machine's noise does not move.
+        for t in texts {
+            black_box(d.scan(t));
+        }
+        let hits = counted_pass(d, texts);
+        println!("{name:<28} one pass  ({} texts, {bytes} bytes, {hits} detections)", texts.len());
+        return;
+    }
     // Warm up (lazy DFA caches), then run for at least ~1 s.
     for t in texts {
         black_box(d.scan(t));
@@ -45,6 +60,11 @@ fn measure(name: &str, d: &Detectors, texts: &[String]) {
         bytes,
         hits / rounds as usize
     );
+}
+
+#[inline(never)]
+fn counted_pass(d: &Detectors, texts: &[String]) -> usize {
+    texts.iter().map(|t| black_box(d.scan(t)).len()).sum()
 }
 
 fn main() {

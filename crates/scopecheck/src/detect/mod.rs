@@ -20,6 +20,7 @@
 
 mod blocks;
 mod cipher;
+mod lines;
 mod names;
 mod redact;
 pub mod score;
@@ -279,9 +280,11 @@ impl Detectors {
         self.scan_inner(text, limit, true)
     }
 
-    /// The scan, long texts by blocks of lines or (`by_blocks` false: the reference the tests
-    /// hold the blocked path to) whole.
-    fn scan_inner(&self, text: &str, limit: usize, by_blocks: bool) -> Vec<Detection> {
+    /// The scan. `fast` false is the reference the tests hold the fast path to: long texts
+    /// whole instead of by blocks of lines, patterns that open at a line start searched by
+    /// `regex` instead of line by line ([`lines`]), and every whole-text validator run even where
+    /// a detection made already supersedes what it would find.
+    fn scan_inner(&self, text: &str, limit: usize, fast: bool) -> Vec<Detection> {
         let mut cut = limit.min(text.len());
         while cut > 0 && !text.is_char_boundary(cut) {
             cut -= 1;
@@ -292,7 +295,7 @@ impl Detectors {
         }
         let mut found = Vec::new();
         if text.len() >= blocks::BLOCKED_MIN_BYTES
-            && by_blocks
+            && fast
             && let Some(b) = self.blocked()
         {
             self.scan_blocked(b, text, &mut found);
@@ -310,21 +313,21 @@ impl Detectors {
         if hay.len() > 256 || self.set.is_match(hay) {
             for set_idx in self.set.matches(hay).iter() {
                 if let Some(&i) = self.set_index.get(set_idx) {
-                    self.run(i, text, &[(0, text.len())], &mut found);
+                    self.run(i, text, &[(0, text.len())], &mut found, fast);
                 }
             }
         }
-        self.run_unfiltered(text, &mut found);
+        self.run_unfiltered(text, &mut found, fast);
         self.resolve(found)
     }
 
     /// The detectors no prefilter covers.
-    fn run_unfiltered(&self, text: &str, found: &mut Vec<Found>) {
+    fn run_unfiltered(&self, text: &str, found: &mut Vec<Found>, fast: bool) {
         for &i in &self.always {
-            self.run(i, text, &[(0, text.len())], found);
+            self.run(i, text, &[(0, text.len())], found, fast);
         }
         for &i in &self.whole {
-            self.run_whole(i, text, found);
+            self.run_whole(i, text, found, fast);
         }
     }
 
@@ -362,13 +365,13 @@ impl Detectors {
                 Some(r) => r.as_slice(),
                 None => &all,
             };
-            self.run(i, text, r, found);
+            self.run(i, text, r, found, true);
         }
-        self.run_unfiltered(text, found);
+        self.run_unfiltered(text, found, true);
     }
 
     /// Detector `i` over `ranges` of `text` (runs of whole lines, or all of it).
-    fn run(&self, i: usize, text: &str, ranges: &[(usize, usize)], found: &mut Vec<Found>) {
+    fn run(&self, i: usize, text: &str, ranges: &[(usize, usize)], found: &mut Vec<Found>, fast: bool) {
         let Some(det) = self.values.get(i) else {
             return;
         };
@@ -405,11 +408,16 @@ impl Detectors {
             };
             cands.push((start, end, adj));
         };
+        let lines = if fast { lazy.lines() } else { None };
         for &(from, to) in ranges {
             let Some(part) = text.get(from..to) else {
                 continue;
             };
-            if has_v_group {
+            if let Some(lines) = lines {
+                for (start, end) in lines.matches(part) {
+                    consider(from + start, from + end);
+                }
+            } else if has_v_group {
                 for caps in re.captures_iter(part) {
                     if let Some(m) = caps.name("v").or_else(|| caps.get(0)) {
                         consider(from + m.start(), from + m.end());
@@ -435,9 +443,14 @@ impl Detectors {
                 if cands.len() < det.min_matches {
                     return;
                 }
-                let mut distinct: Vec<String> =
-                    cands.iter().filter_map(|(s, e, _)| text.get(*s..*e)).map(|s| s.trim().to_lowercase()).collect();
-                distinct.sort();
+                // Distinct values, case aside: the same text recurs (a speaker's every turn), so
+                // texts are deduplicated before any is lowercased.
+                let mut texts: Vec<&str> =
+                    cands.iter().filter_map(|(s, e, _)| text.get(*s..*e)).map(str::trim).collect();
+                texts.sort_unstable();
+                texts.dedup();
+                let mut distinct: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+                distinct.sort_unstable();
                 distinct.dedup();
                 if distinct.len() < det.min_distinct {
                     return;
@@ -462,7 +475,7 @@ impl Detectors {
         }
     }
 
-    fn run_whole(&self, i: usize, text: &str, found: &mut Vec<Found>) {
+    fn run_whole(&self, i: usize, text: &str, found: &mut Vec<Found>, fast: bool) {
         let Some(det) = self.values.get(i) else {
             return;
         };
@@ -473,6 +486,16 @@ impl Detectors {
         };
         let n = cand.chars().count();
         if n < det.min_len || n > det.max_len {
+            return;
+        }
+        // A detection already made that supersedes this detector over the same span (a chat's
+        // turns over the text `free_text` would call prose) would remove what it finds: the
+        // validator, a pass over the whole text, is spared. The same detections either way.
+        let superseded = fast
+            && found.iter().any(|f| {
+                f.start < end && lead < f.end && self.values.get(f.det).is_some_and(|d| d.supersedes.contains(&det.id))
+            });
+        if superseded {
             return;
         }
         let adj = match det.validator {
@@ -682,6 +705,10 @@ fn prefilter_hay(text: &str) -> std::borrow::Cow<'_, str> {
 /// Up to `n` characters before byte offset `at`.
 fn window_before(text: &str, at: usize, n: usize) -> &str {
     let head = text.get(..at).unwrap_or_default();
+    // Where the last `n` bytes are ASCII, they are the last `n` characters.
+    if let Some(w) = head.get(head.len().saturating_sub(n)..).filter(|w| n > 0 && w.is_ascii()) {
+        return w;
+    }
     let start = head.char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(i, _)| i);
     head.get(start..).unwrap_or_default()
 }
@@ -689,6 +716,10 @@ fn window_before(text: &str, at: usize, n: usize) -> &str {
 /// Up to `n` characters after byte offset `at`.
 fn window_after(text: &str, at: usize, n: usize) -> &str {
     let tail = text.get(at..).unwrap_or_default();
+    // Where the first `n` bytes are ASCII, they are the first `n` characters.
+    if let Some(w) = tail.get(..n.min(tail.len())).filter(|w| w.is_ascii()) {
+        return w;
+    }
     let end = tail.char_indices().nth(n).map_or(tail.len(), |(i, _)| i);
     tail.get(..end).unwrap_or_default()
 }

@@ -126,12 +126,51 @@ impl PatternSet {
     pub(super) fn matches(&self, hay: &str) -> Matches {
         let mut set = regex_automata::PatternSet::new(self.len());
         let mut caches = self.caches.get();
-        let input = Input::new(hay);
-        if self.dfa.try_which_overlapping_matches(&mut caches.dfa, &input, &mut set).is_err() {
+        if self.walk(&mut caches.dfa, hay, &mut set).is_none() {
             set.clear();
-            self.pikevm.which_overlapping_matches(&mut caches.pikevm, &input, &mut set);
+            self.pikevm.which_overlapping_matches(&mut caches.pikevm, &Input::new(hay), &mut set);
         }
         Matches(set)
+    }
+
+    /// The patterns of every match state the lazy DFA passes through on `hay`: what
+    /// `try_which_overlapping_matches` finds, without stopping at each match to report it (many
+    /// patterns match at many places in a long text; the overlapping search returned to its
+    /// caller for each). `None` where the lazy DFA gives up; the caller then asks the PikeVM.
+    fn walk(&self, cache: &mut dfa::Cache, hay: &str, set: &mut regex_automata::PatternSet) -> Option<()> {
+        let mut sid = self.dfa.start_state_forward(cache, &Input::new(hay)).ok()?;
+        let mut last_match = None;
+        let mut record = |sid: regex_automata::hybrid::LazyStateID, cache: &dfa::Cache| {
+            // The same match state again names the same patterns.
+            if last_match != Some(sid) {
+                for i in 0..self.dfa.match_len(cache, sid) {
+                    let _ = set.try_insert(self.dfa.match_pattern(cache, sid, i));
+                }
+                last_match = Some(sid);
+            }
+        };
+        for &b in hay.as_bytes() {
+            sid = self.dfa.next_state(cache, sid, b).ok()?;
+            if sid.is_tagged() {
+                if sid.is_quit() || sid.is_unknown() {
+                    return None;
+                }
+                if sid.is_dead() {
+                    return Some(());
+                }
+                if sid.is_match() {
+                    record(sid, cache);
+                }
+            }
+        }
+        sid = self.dfa.next_eoi_state(cache, sid).ok()?;
+        if sid.is_quit() || sid.is_unknown() {
+            return None;
+        }
+        if sid.is_match() {
+            record(sid, cache);
+        }
+        Some(())
     }
 }
 

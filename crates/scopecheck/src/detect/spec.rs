@@ -7,6 +7,7 @@ use miette::{NamedSource, SourceSpan};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use super::lines::LineRegex;
 use super::taxonomy;
 use super::validators::{VALIDATOR_NAMES, Validator};
 
@@ -435,6 +436,9 @@ struct Compiled {
     regex: Regex,
     /// The pattern names a group `v`.
     v_group: bool,
+    /// When every match of the pattern starts at the start of a line (see
+    /// [`super::lines::line_anchored`]): the same pattern, searched one line start at a time.
+    lines: Option<LineRegex>,
 }
 
 impl LazyRegex {
@@ -460,7 +464,10 @@ impl LazyRegex {
             .get_or_init(|| {
                 let regex = compile(&self.0.0).ok()?;
                 let v_group = regex.capture_names().flatten().any(|n| n == "v");
-                Some(Compiled { regex, v_group })
+                let lines = parse(&self.0.0)
+                    .ok()
+                    .and_then(|hir| LineRegex::new(&hir, v_group, REGEX_SIZE_LIMIT, REGEX_DFA_LIMIT));
+                Some(Compiled { regex, v_group, lines })
             })
             .as_ref()
     }
@@ -480,6 +487,14 @@ impl LazyRegex {
     /// when it compiles.
     pub fn has_v_group(&self) -> bool {
         self.compiled().is_some_and(|c| c.v_group)
+    }
+
+    /// For a pattern whose every match starts at the start of a line
+    /// ([`super::lines::line_anchored`]), the same regex searched one line start at a time;
+    /// `None` for other patterns (or should it not compile: the caller then searches with
+    /// [`LazyRegex::get`]).
+    pub fn lines(&self) -> Option<&LineRegex> {
+        self.compiled().and_then(|c| c.lines.as_ref())
     }
 }
 

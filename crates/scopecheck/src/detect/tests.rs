@@ -792,3 +792,178 @@ fn prefilters_drop_the_upper_bounds_of_ranges_only() {
     let url = r"(?i)\b[a-z][a-z0-9+.\-]{1,15}://[^\s:/@]+:(?P<v>[^\s:/@]{3,})@";
     assert_eq!(widened(url), ["schemethatisverylongindeed://u:pwd1@h"]);
 }
+
+/// What `regex` finds for `re` in `hay`: the spans of group `v` (or of the match), left to right.
+fn regex_spans(re: &regex::Regex, hay: &str) -> Vec<(usize, usize)> {
+    if re.capture_names().flatten().any(|n| n == "v") {
+        re.captures_iter(hay).filter_map(|c| c.name("v").or_else(|| c.get(0))).map(|m| (m.start(), m.end())).collect()
+    } else {
+        re.find_iter(hay).map(|m| (m.start(), m.end())).collect()
+    }
+}
+
+fn line_spans(lazy: &spec::LazyRegex, hay: &str) -> Vec<(usize, usize)> {
+    lazy.lines().unwrap().matches(hay)
+}
+
+#[test]
+fn which_patterns_are_searched_line_by_line() {
+    for p in [r"(?m)^a", r"(?m)^[ \t]*(?P<v>\p{Lu}\w*):", r"(?m)((?:^)x)", r"(?m)(?P<v>^a)"] {
+        assert!(lines::line_anchored(&spec::parse(p).unwrap()), "{p}");
+    }
+    // Not at every match's start, empty matches, the text's start only, CRLF lines.
+    for p in [r"(?m)a^", r"(?m)(^a|b)", r"(?m)^", r"(?m)^a*", r"^a", r"\Aa", r"(?mR)^a", r"a(?m)^b", r"(?m)\b^a"] {
+        assert!(!lines::line_anchored(&spec::parse(p).unwrap()), "{p}");
+    }
+    let twin = lines::ascii_classes(&spec::parse(r"(?m)^(?P<v>\p{Lu}[\p{L}0-9é]*)\s*.").unwrap());
+    assert_eq!(twin, spec::parse(r"(?m)^(?P<v>[A-Z][0-9A-Za-z]*)[\t-\r ]*[\x00-\t\x0B-\x7F]").unwrap());
+    let builtin: Vec<&str> = det()
+        .values
+        .iter()
+        .filter(|d| d.regex.as_ref().is_some_and(|r| r.lines().is_some()))
+        .map(|d| d.id.as_str())
+        .collect();
+    for id in ["chat_turns", "transcript_timestamped", "transcript_speaker_labels", "chat_irc"] {
+        assert!(builtin.contains(&id), "{id} in {builtin:?}");
+    }
+}
+
+/// Texts for holding the fast scan to the reference: the corpora, chats and transcripts made
+/// of turn-like lines (CRLF and blank lines, indented turns, non-ASCII names, no final
+/// newline), and the strings of 200 bytes or more of generated data (the `assistant`
+/// scenario's first day: chats, transcripts, W-2 and patient-portal OCR).
+fn scan_texts() -> &'static [String] {
+    static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut texts: Vec<String> = Vec::new();
+        for file in ["tests/corpus/presidio/synth_dataset_v2.dev.json", "tests/corpus/monitoring.json"] {
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+            texts.extend(v.as_array().unwrap().iter().filter_map(|r| r["full_text"].as_str().map(str::to_string)));
+        }
+        let turns = [
+            "Alice: hi there",
+            "  [00:01:02] Bob Smith: sure",
+            "(10:02 AM) Émile: d'accord",
+            "<dana> ok",
+            "SPEAKER 1: yes",
+            "Name: Dana García",
+            "bob: lower case",
+            "Ünal Öz:  merhaba",
+            "[00:00:05.120] - José María: hola",
+            "",
+            "   ",
+            "Q: what? A: this",
+            "Dr. Bob: x",
+            "the quick brown fox jumps over the lazy dog and then it is not a turn at all, is it?",
+        ];
+        for (k, sep) in ["\n", "\r\n", "\n\n", " \n", "\n\t"].iter().enumerate() {
+            for n in 1..turns.len() {
+                let rotated: Vec<&str> = turns.iter().cycle().skip(k + n).take(n + 3).copied().collect();
+                texts.push(rotated.join(sep));
+                texts.push(format!("{sep}{}{sep}", rotated.join(sep)));
+            }
+        }
+        let scenario = std::fs::read_to_string(root.join("fixtures/scenarios/assistant.yaml")).unwrap();
+        let g = crate::generate::Generator::new(&scenario, "assistant.yaml", None).unwrap().with_days(1).unwrap();
+        let mut generated = 0;
+        'chunks: for i in 0..g.chunks() {
+            for line in g.chunk(i).text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                for s in json_strings(&v).into_iter().filter(|s| s.len() >= 200) {
+                    texts.push(s);
+                    generated += 1;
+                }
+                if generated >= 1500 {
+                    break 'chunks;
+                }
+            }
+        }
+        texts
+    })
+}
+
+/// The line-by-line search finds what `regex` finds, for every built-in pattern it serves and
+/// for patterns that cross lines or have no group `v`.
+#[test]
+fn line_searches_find_what_regex_finds() {
+    let mut patterns: Vec<spec::LazyRegex> =
+        det().values.iter().filter_map(|d| d.regex.clone()).filter(|r| r.lines().is_some()).collect();
+    for p in [r"(?m)^(?P<v>\w+)\s*:\s*\S", r"(?m)^[A-Z]\w*:", r"(?m)^(?:\s*\w)+", r"(?m)^(?P<v>\p{L}+)?\d"] {
+        patterns.push(spec::LazyRegex::unchecked(p));
+    }
+    let mut compared = 0;
+    for lazy in &patterns {
+        let re = lazy.get().unwrap();
+        for t in scan_texts() {
+            assert_eq!(line_spans(lazy, t), regex_spans(re, t), "{} on {t:?}", lazy.as_str());
+            compared += 1;
+        }
+    }
+    assert!(compared > 20_000, "{compared}");
+}
+
+/// The fast scan (blocks, line-by-line search, validators spared where a detection supersedes
+/// theirs) finds what the reference scan finds, on texts of every length.
+#[test]
+fn fast_scan_finds_what_the_reference_finds() {
+    let d = det();
+    let mut superseding = 0;
+    for t in scan_texts() {
+        let fast = d.scan_inner(t, MAX_SCAN_BYTES, true);
+        assert_eq!(fast, d.scan_inner(t, MAX_SCAN_BYTES, false), "{t:?}");
+        superseding += usize::from(fast.iter().any(|x| x.entity == "CHAT" || x.entity == "TRANSCRIPT"));
+    }
+    assert!(superseding > 100, "{superseding}");
+}
+
+fn json_strings(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a.iter().flat_map(json_strings).collect(),
+        serde_json::Value::Object(o) => o.values().flat_map(json_strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+proptest::proptest! {
+    /// The same on any text made of turn-like pieces.
+    #[test]
+    fn line_searches_agree_on_any_text(
+        parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("\n"), proptest::strategy::Just("\r\n"), proptest::strategy::Just(" "),
+                proptest::strategy::Just(":"), proptest::strategy::Just(": "), proptest::strategy::Just("["),
+                proptest::strategy::Just("]"), proptest::strategy::Just("00:01:02"), proptest::strategy::Just("Bob"),
+                proptest::strategy::Just("é"), proptest::strategy::Just("Émile"), proptest::strategy::Just("x"),
+                proptest::strategy::Just("<a>"), proptest::strategy::Just("\t"), proptest::strategy::Just("9"),
+            ],
+            0..40,
+        )
+    ) {
+        let t: String = parts.concat();
+        for d in &det().values {
+            if let Some(lazy) = d.regex.as_ref().filter(|r| r.lines().is_some()) {
+                proptest::prop_assert_eq!(line_spans(lazy, &t), regex_spans(lazy.get().unwrap(), &t), "{}", d.id);
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// The context windows are the characters a char-by-char walk gives, on any text.
+    #[test]
+    fn windows_are_characters(t in "[a-c \n:0-9éÉ☎]{0,60}", at in 0usize..80, n in 0usize..12) {
+        let mut at = at.min(t.len());
+        while !t.is_char_boundary(at) {
+            at -= 1;
+        }
+        let head = &t[..at];
+        let start = head.char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(i, _)| i);
+        proptest::prop_assert_eq!(window_before(&t, at, n), &head[start..]);
+        let tail = &t[at..];
+        let end = tail.char_indices().nth(n).map_or(tail.len(), |(i, _)| i);
+        proptest::prop_assert_eq!(window_after(&t, at, n), &tail[..end]);
+    }
+}
