@@ -41,7 +41,8 @@ pub(super) fn single_line(pattern: &str) -> bool {
     hir.properties().minimum_len().is_some_and(|n| n > 0) && no_newline(&hir)
 }
 
-fn no_newline(h: &Hir) -> bool {
+/// Whether no match of `h` can hold a `\n`, or look at the text's start or end.
+pub(super) fn no_newline(h: &Hir) -> bool {
     match h.kind() {
         HirKind::Empty => true,
         HirKind::Literal(lit) => !lit.0.contains(&b'\n'),

@@ -32,11 +32,13 @@ const SHAPES: usize = 1024;
 /// Longest match (bytes) whose shape is remembered.
 const SHAPE_BYTES: usize = 96;
 
-/// Whether every match of the pattern starts at the start of a line and none is empty: it opens
-/// with a multi-line `^` (`(?m)^`, which holds at the start of the text and after each `\n`),
-/// possibly inside groups. The matches such a pattern finds in a text, searched from left to
-/// right, are those an anchored search finds at each line start at or after the previous
-/// match's end.
+/// Whether every match of the pattern starts at the start of a line, stays on that line, and none
+/// is empty: it opens with a multi-line `^` (`(?m)^`, which holds at the start of the text and
+/// after each `\n`), possibly inside groups, and cannot match a `\n`. The matches such a pattern
+/// finds in a text, searched from left to right, are those an anchored search finds at each line
+/// start at or after the previous match's end; and a search that fails at a line start reads no
+/// further than that line (a pattern that could cross lines, `(?s)^BEGIN.*?END`, could read to
+/// the end of the text from every line start: those are searched by `regex`).
 pub(super) fn line_anchored(hir: &Hir) -> bool {
     fn opens_with_line_start(h: &Hir) -> bool {
         match h.kind() {
@@ -46,7 +48,9 @@ pub(super) fn line_anchored(hir: &Hir) -> bool {
             _ => false,
         }
     }
-    hir.properties().minimum_len().is_some_and(|n| n > 0) && opens_with_line_start(hir)
+    hir.properties().minimum_len().is_some_and(|n| n > 0)
+        && opens_with_line_start(hir)
+        && super::blocks::no_newline(hir)
 }
 
 /// `hir` with every class cut to its ASCII part: on a text of ASCII bytes it matches what `hir`
@@ -82,7 +86,8 @@ pub(super) fn ascii_classes(hir: &Hir) -> Hir {
 /// One regex that finds the groups of a match, with its byte classes when shapes are
 /// remembered.
 struct Groups {
-    regex: meta::Regex,
+    /// `None`: the pattern's own regex ([`LineRegex::full`]).
+    regex: Option<meta::Regex>,
     classes: Option<ByteClasses>,
 }
 
@@ -129,7 +134,8 @@ impl LineRegex {
         let shapes = hir.properties().look_set().iter().all(|l| l == Look::StartLF);
         let classes = |h: &Hir| {
             let nfa = thompson::Compiler::new()
-                .configure(thompson::Config::new().which_captures(WhichCaptures::None).nfa_size_limit(Some(size_limit)))
+                // With every group, as the meta regex compiles it (groups add no byte classes).
+                .configure(thompson::Config::new().which_captures(WhichCaptures::All).nfa_size_limit(Some(size_limit)))
                 .build_from_hir(h)
                 .ok()?;
             Some(*nfa.byte_classes())
@@ -140,14 +146,14 @@ impl LineRegex {
             let ascii = if twin == *hir {
                 None
             } else {
-                compile(&twin).map(|regex| Groups { classes: classes(&twin).filter(|_| shapes), regex })
+                compile(&twin).map(|regex| Groups { classes: classes(&twin).filter(|_| shapes), regex: Some(regex) })
             };
-            let whole = Groups { regex: full.clone(), classes: classes(hir).filter(|_| shapes) };
+            let whole = Groups { regex: None, classes: classes(hir).filter(|_| shapes) };
             Some((whole, ascii))
         } else {
             None
         };
-        let (f, a) = (full.clone(), groups.as_ref().and_then(|g| g.1.as_ref()).map(|g| g.regex.clone()));
+        let (f, a) = (full.clone(), groups.as_ref().and_then(|g| g.1.as_ref()).and_then(|g| g.regex.clone()));
         let scratch: MakeScratch = Box::new(move || Scratch {
             full: f.create_captures(),
             ascii: a.as_ref().map(meta::Regex::create_captures),
@@ -210,7 +216,7 @@ impl LineRegex {
             _ => false,
         };
         let within = Input::new(hay).span(m.range()).anchored(Anchored::Yes);
-        g.regex.search_captures(&within, caps);
+        g.regex.as_ref().unwrap_or(&self.full).search_captures(&within, caps);
         let v = caps.get_group_by_name("v");
         if key {
             if s.shapes.len() >= SHAPES {

@@ -490,8 +490,11 @@ impl Detectors {
         }
         // A detection already made that supersedes this detector over the same span (a chat's
         // turns over the text `free_text` would call prose) would remove what it finds: the
-        // validator, a pass over the whole text, is spared. The same detections either way.
+        // validator, a pass over the whole text, is spared. The same detections either way, as
+        // long as this detector supersedes nothing itself (what it would find could remove
+        // others, even once removed itself).
         let superseded = fast
+            && det.supersedes.is_empty()
             && found.iter().any(|f| {
                 f.start < end && lead < f.end && self.values.get(f.det).is_some_and(|d| d.supersedes.contains(&det.id))
             });

@@ -112,6 +112,12 @@ impl PatternSet {
         self.dfa.pattern_len()
     }
 
+    /// How often this thread's lazy-DFA cache has been cleared (tests).
+    #[cfg(test)]
+    pub(super) fn dfa_clears(&self) -> usize {
+        self.caches.get().dfa.clear_count()
+    }
+
     /// Whether any pattern matches `hay`.
     pub(super) fn is_match(&self, hay: &str) -> bool {
         let mut caches = self.caches.get();
@@ -137,19 +143,37 @@ impl PatternSet {
     /// `try_which_overlapping_matches` finds, without stopping at each match to report it (many
     /// patterns match at many places in a long text; the overlapping search returned to its
     /// caller for each). `None` where the lazy DFA gives up; the caller then asks the PikeVM.
+    /// (One difference, on the safe side: the overlapping search leaves out empty matches inside
+    /// a UTF-8 character, the walk does not; a prefilter may name a pattern that does not match,
+    /// never leave out one that does.)
     fn walk(&self, cache: &mut dfa::Cache, hay: &str, set: &mut regex_automata::PatternSet) -> Option<()> {
+        // The search's progress, which the lazy DFA weighs against its cache clears
+        // (`minimum_bytes_per_state`) before it gives up.
+        cache.search_start(0);
+        let found = self.walk_states(cache, hay, set);
+        cache.search_finish(hay.len());
+        found
+    }
+
+    fn walk_states(&self, cache: &mut dfa::Cache, hay: &str, set: &mut regex_automata::PatternSet) -> Option<()> {
         let mut sid = self.dfa.start_state_forward(cache, &Input::new(hay)).ok()?;
+        // The last match state recorded, and the cache's clear count then: a cleared cache
+        // hands out the same ids to other states.
         let mut last_match = None;
         let mut record = |sid: regex_automata::hybrid::LazyStateID, cache: &dfa::Cache| {
             // The same match state again names the same patterns.
-            if last_match != Some(sid) {
+            if last_match != Some((sid, cache.clear_count())) {
                 for i in 0..self.dfa.match_len(cache, sid) {
                     let _ = set.try_insert(self.dfa.match_pattern(cache, sid, i));
                 }
-                last_match = Some(sid);
+                last_match = Some((sid, cache.clear_count()));
             }
         };
-        for &b in hay.as_bytes() {
+        for (at, &b) in hay.as_bytes().iter().enumerate() {
+            // Every 64 bytes is close enough for that measure, and costs less than every byte.
+            if at % 64 == 0 {
+                cache.search_update(at);
+            }
             sid = self.dfa.next_state(cache, sid, b).ok()?;
             if sid.is_tagged() {
                 if sid.is_quit() || sid.is_unknown() {
@@ -163,6 +187,7 @@ impl PatternSet {
                 }
             }
         }
+        cache.search_update(hay.len());
         sid = self.dfa.next_eoi_state(cache, sid).ok()?;
         if sid.is_quit() || sid.is_unknown() {
             return None;

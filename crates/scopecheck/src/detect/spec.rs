@@ -464,9 +464,13 @@ impl LazyRegex {
             .get_or_init(|| {
                 let regex = compile(&self.0.0).ok()?;
                 let v_group = regex.capture_names().flatten().any(|n| n == "v");
-                let lines = parse(&self.0.0)
-                    .ok()
-                    .and_then(|hir| LineRegex::new(&hir, v_group, REGEX_SIZE_LIMIT, REGEX_DFA_LIMIT));
+                // Only a pattern with a `^` can open at a line start (context words and name
+                // rules, up to 64 KiB of pattern, are not parsed again).
+                let lines = match self.0.0.contains('^') {
+                    true => parse(&self.0.0).ok(),
+                    false => None,
+                }
+                .and_then(|hir| LineRegex::new(&hir, v_group, REGEX_SIZE_LIMIT, REGEX_DFA_LIMIT));
                 Some(Compiled { regex, v_group, lines })
             })
             .as_ref()

@@ -812,7 +812,20 @@ fn which_patterns_are_searched_line_by_line() {
         assert!(lines::line_anchored(&spec::parse(p).unwrap()), "{p}");
     }
     // Not at every match's start, empty matches, the text's start only, CRLF lines.
-    for p in [r"(?m)a^", r"(?m)(^a|b)", r"(?m)^", r"(?m)^a*", r"^a", r"\Aa", r"(?mR)^a", r"a(?m)^b", r"(?m)\b^a"] {
+    for p in [
+        r"(?m)a^",
+        r"(?m)(^a|b)",
+        r"(?ms)^a.*b",
+        r"(?m)^a\s*b",
+        r"(?m)^[^x]+y",
+        r"(?m)^",
+        r"(?m)^a*",
+        r"^a",
+        r"\Aa",
+        r"(?mR)^a",
+        r"a(?m)^b",
+        r"(?m)\b^a",
+    ] {
         assert!(!lines::line_anchored(&spec::parse(p).unwrap()), "{p}");
     }
     let twin = lines::ascii_classes(&spec::parse(r"(?m)^(?P<v>\p{Lu}[\p{L}0-9é]*)\s*.").unwrap());
@@ -890,7 +903,14 @@ fn scan_texts() -> &'static [String] {
 fn line_searches_find_what_regex_finds() {
     let mut patterns: Vec<spec::LazyRegex> =
         det().values.iter().filter_map(|d| d.regex.clone()).filter(|r| r.lines().is_some()).collect();
-    for p in [r"(?m)^(?P<v>\w+)\s*:\s*\S", r"(?m)^[A-Z]\w*:", r"(?m)^(?:\s*\w)+", r"(?m)^(?P<v>\p{L}+)?\d"] {
+    for p in [
+        r"(?m)^(?P<v>\w+)[ \t]*:[ \t]*\S",
+        r"(?m)^[A-Z]\w*:",
+        r"(?m)^(?:[ \t]*\w)+",
+        r"(?m)^(?P<v>\p{L}+)?\d",
+        r"(?m)^(?P<v>\w+)\b.",
+        r"(?m)^(?P<v>[^:\n]+):$",
+    ] {
         patterns.push(spec::LazyRegex::unchecked(p));
     }
     let mut compared = 0;
@@ -965,5 +985,64 @@ proptest::proptest! {
         let tail = &t[at..];
         let end = tail.char_indices().nth(n).map_or(tail.len(), |(i, _)| i);
         proptest::prop_assert_eq!(window_after(&t, at, n), &tail[..end]);
+    }
+}
+
+/// A cache small enough to be cleared while a text is walked: the prefilter still names what a
+/// `RegexSet` names (a cleared cache hands out the same state ids to other states).
+#[test]
+fn pattern_sets_answer_alike_when_their_cache_is_cleared() {
+    let d = det();
+    let patterns: Vec<&str> = d.set_index.iter().map(|&i| d.values[i].regex.as_ref().unwrap().as_str()).collect();
+    let theirs = regex::RegexSetBuilder::new(&patterns).size_limit(PREFILTER_SIZE_LIMIT).build().unwrap();
+    let mut cleared = false;
+    for capacity in [64 << 10, 256 << 10, 1 << 20] {
+        let ours = set::PatternSet::new(&patterns, PREFILTER_SIZE_LIMIT, capacity).unwrap();
+        for t in scan_texts() {
+            let hay = prefilter_hay(t);
+            let a: Vec<usize> = ours.matches(&hay).iter().collect();
+            assert_eq!(a, theirs.matches(&hay).iter().collect::<Vec<_>>(), "{capacity}: {t}");
+        }
+        cleared |= ours.dfa_clears() > 3;
+    }
+    assert!(cleared, "no capacity made the cache clear");
+}
+
+/// Whole-text detectors of a team's own that supersede each other: sparing one's validator
+/// where the other's detection supersedes it must not change what is found.
+#[test]
+fn whole_text_detectors_that_supersede_each_other() {
+    let mut d = Detectors::builtin().unwrap();
+    d.add_yaml(
+        r#"
+detectors:
+  - id: prose_a
+    kind: value
+    entity: FREE_TEXT
+    category: content.free_text
+    validator: natural_language
+    span: value
+    min_len: 100
+    confidence: 0.6
+    supersedes: [prose_b]
+    description: A.
+  - id: prose_b
+    kind: value
+    entity: CHAT
+    category: content.chat
+    validator: natural_language
+    span: value
+    min_len: 100
+    confidence: 0.6
+    supersedes: [prose_a]
+    description: B.
+"#,
+        "team.yaml",
+    )
+    .unwrap();
+    let prose = "The quick brown fox jumps over the lazy dog and then it is not a turn at all, is it? \
+        We went to the market and they said that the shop was closed for the day, so we came back.";
+    for t in [prose.to_string(), format!("Alice: hi\nBob: {prose}\nAlice: {prose}")] {
+        assert_eq!(d.scan_inner(&t, MAX_SCAN_BYTES, true), d.scan_inner(&t, MAX_SCAN_BYTES, false), "{t}");
     }
 }
