@@ -26,21 +26,19 @@ fn measure(name: &str, d: &Detectors, texts: &[String]) {
         return;
     }
     let bytes: usize = texts.iter().map(String::len).sum();
+    // Warm up (lazy DFA caches).
+    for t in texts {
+        black_box(d.scan(t));
+    }
     if std::env::args().any(|a| a == "--once") {
-        // A warm-up pass, then one untimed pass in `counted_pass`: for counting the instructions
-        // it executes (`valgrind --tool=callgrind --toggle-collect='*counted_pass*'`), which a
-        // shared machine's noise does not move.
-        for t in texts {
-            black_box(d.scan(t));
-        }
+        // One untimed pass in `counted_pass`: for counting the instructions it executes
+        // (`valgrind --tool=callgrind --toggle-collect='*counted_pass*'`), which a shared
+        // machine's noise does not move.
         let hits = counted_pass(d, texts);
         println!("{name:<28} one pass  ({} texts, {bytes} bytes, {hits} detections)", texts.len());
         return;
     }
-    // Warm up (lazy DFA caches), then run for at least ~1 s.
-    for t in texts {
-        black_box(d.scan(t));
-    }
+    // Run for at least ~1 s.
     let start = Instant::now();
     let mut rounds = 0u32;
     let mut hits = 0usize;

@@ -641,16 +641,7 @@ fn headers_and_config_are_not_chat() {
 #[test]
 fn blocks_find_what_the_whole_text_finds() {
     let d = det();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut texts: Vec<String> = Vec::new();
-    for (file, key) in [
-        ("tests/corpus/presidio/synth_dataset_v2.dev.json", "full_text"),
-        ("tests/corpus/monitoring.json", "full_text"),
-    ] {
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
-        let items = v.as_array().cloned().unwrap_or_default();
-        texts.extend(items.iter().filter_map(|r| r[key].as_str().map(str::to_string)));
-    }
+    let texts = corpus_texts();
     assert!(texts.len() > 1000, "{}", texts.len());
     let mut checked = 0;
     for (k, size) in [(1usize, 3usize), (7, 8), (3, 20), (11, 60)] {
@@ -675,29 +666,9 @@ fn blocks_find_what_the_whole_text_finds() {
 /// joined in runs of about 4 KiB.
 #[test]
 fn blocks_find_what_the_whole_text_finds_on_generated_text() {
-    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
-        match v {
-            serde_json::Value::String(s) if s.len() >= 200 => out.push(s.clone()),
-            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
-            _ => {}
-        }
-    }
     let d = det();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let text = std::fs::read_to_string(root.join("fixtures/scenarios/assistant.yaml")).unwrap();
-    let g = crate::generate::Generator::new(&text, "assistant.yaml", None).unwrap().with_days(1).unwrap();
-    let mut values = Vec::new();
-    'chunks: for i in 0..g.chunks() {
-        for line in g.chunk(i).text.lines() {
-            walk(&serde_json::from_str(line).unwrap(), &mut values);
-            if values.len() >= 1500 {
-                break 'chunks;
-            }
-        }
-    }
     let (mut long, mut checked) = (String::new(), 0);
-    for v in &values {
+    for v in &generated_strings() {
         long.push_str(v);
         long.push('\n');
         if long.len() >= 4096 {
@@ -712,12 +683,7 @@ fn blocks_find_what_the_whole_text_finds_on_generated_text() {
 #[test]
 fn pattern_sets_answer_as_regex_sets_and_prefilters_miss_nothing() {
     let d = det();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut texts: Vec<String> = Vec::new();
-    for file in ["tests/corpus/presidio/synth_dataset_v2.dev.json", "tests/corpus/monitoring.json"] {
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
-        texts.extend(v.as_array().unwrap().iter().filter_map(|r| r["full_text"].as_str().map(str::to_string)));
-    }
+    let mut texts = corpus_texts();
     // Non-ASCII text (where the lazy DFA gives up on Unicode word boundaries), names, and
     // fragments cut anywhere.
     texts.extend(
@@ -848,13 +814,7 @@ fn which_patterns_are_searched_line_by_line() {
 fn scan_texts() -> &'static [String] {
     static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
     TEXTS.get_or_init(|| {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut texts: Vec<String> = Vec::new();
-        for file in ["tests/corpus/presidio/synth_dataset_v2.dev.json", "tests/corpus/monitoring.json"] {
-            let v: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
-            texts.extend(v.as_array().unwrap().iter().filter_map(|r| r["full_text"].as_str().map(str::to_string)));
-        }
+        let mut texts = corpus_texts();
         let turns = [
             "Alice: hi there",
             "  [00:01:02] Bob Smith: sure",
@@ -878,23 +838,40 @@ fn scan_texts() -> &'static [String] {
                 texts.push(format!("{sep}{}{sep}", rotated.join(sep)));
             }
         }
-        let scenario = std::fs::read_to_string(root.join("fixtures/scenarios/assistant.yaml")).unwrap();
-        let g = crate::generate::Generator::new(&scenario, "assistant.yaml", None).unwrap().with_days(1).unwrap();
-        let mut generated = 0;
-        'chunks: for i in 0..g.chunks() {
-            for line in g.chunk(i).text.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                for s in json_strings(&v).into_iter().filter(|s| s.len() >= 200) {
-                    texts.push(s);
-                    generated += 1;
-                }
-                if generated >= 1500 {
-                    break 'chunks;
-                }
-            }
-        }
+        texts.extend(generated_strings());
         texts
     })
+}
+
+/// The texts of both corpora (the Presidio dev split, our employee-monitoring corpus).
+fn corpus_texts() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut texts: Vec<String> = Vec::new();
+    for file in ["tests/corpus/presidio/synth_dataset_v2.dev.json", "tests/corpus/monitoring.json"] {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+        texts.extend(v.as_array().unwrap().iter().filter_map(|r| r["full_text"].as_str().map(str::to_string)));
+    }
+    texts
+}
+
+/// Generated data the detectors were not written against: the strings of 200 bytes or more of
+/// the `assistant` scenario's first day (transcripts, chats, W-2 and patient-portal OCR), from
+/// its first events until there are 1,500 or more.
+fn generated_strings() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scenario = std::fs::read_to_string(root.join("fixtures/scenarios/assistant.yaml")).unwrap();
+    let g = crate::generate::Generator::new(&scenario, "assistant.yaml", None).unwrap().with_days(1).unwrap();
+    let mut out = Vec::new();
+    for i in 0..g.chunks() {
+        for line in g.chunk(i).text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            out.extend(json_strings(&v).into_iter().filter(|s| s.len() >= 200));
+            if out.len() >= 1500 {
+                return out;
+            }
+        }
+    }
+    out
 }
 
 /// The line-by-line search finds what `regex` finds, for every built-in pattern it serves and
