@@ -12,6 +12,7 @@
 //! | `scopecheck_configure(ptr, len) -> i64` | sets `{"mode", "act_on", "max_event_bytes"}` (each optional) |
 //! | `scopecheck_decide(ptr, len) -> i64` | decides on one event (its JSON text); reply: a decision |
 //! | `scopecheck_prepare() -> i32` | optional: compiles now what the loaded bundle would compile on first use (1; 0 without a bundle) |
+//! | `memcmp`, `bcmp` | not ABI: the plugin's own C functions ([`mem`]), exported by the linker |
 //!
 //! An `i64` reply is `(ptr << 32) | len` of a UTF-8 JSON text in guest memory, which the host frees
 //! with `scopecheck_free(ptr, len)`. Input buffers stay the host's: the guest only reads them.
@@ -26,6 +27,14 @@ use scopecheck::bundle::Bundle;
 use scopecheck::decide::{Decider, Decision, ErrorCode};
 
 pub use scopecheck::abi::{ABI_VERSION, LoadedInfo, OptionsReply, Reply};
+
+pub mod alloc;
+pub mod mem;
+
+/// Small blocks from size classes, large ones from wasi-libc's `malloc` (see [`alloc`]).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: alloc::SmallAlloc<std::alloc::System> = alloc::SmallAlloc::new(std::alloc::System);
 
 /// The plugin's state: one decider, kept across calls (its caches make repeated shapes cheap).
 #[derive(Default)]
@@ -122,10 +131,22 @@ impl Plugin {
                 format!("the event is {} bytes, over the {max} byte limit", bytes.len()),
             );
         }
-        match std::str::from_utf8(bytes) {
-            Ok(text) => decider.decide_line(text),
-            Err(e) => Decision::failure(decider.options().mode, ErrorCode::InvalidEvent, format!("not UTF-8: {e}")),
-        }
+        // A vector check first (under wasm, `std`'s runs four bytes a loop turn); `std`'s own
+        // for the error it reports.
+        let text = match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    return Decision::failure(
+                        decider.options().mode,
+                        ErrorCode::InvalidEvent,
+                        format!("not UTF-8: {e}"),
+                    );
+                }
+            },
+        };
+        decider.decide_line(text)
     }
 }
 
