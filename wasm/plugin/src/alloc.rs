@@ -10,8 +10,8 @@
 //! decisions, `crates/scopecheck-host/benches/decide.rs`), plus the classes' rounding (at most
 //! 25 % above 128 bytes, 15 bytes below).
 //!
-//! The allocator is single-threaded: `wasm32-wasip1` has no threads. It is generic over its
-//! backing allocator so that the tests run it natively over `System`.
+//! The allocator is single-threaded (`Sync` only on wasm32 without threads). It is generic over
+//! its backing allocator so that the tests run it natively over `System`.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
@@ -61,9 +61,9 @@ pub struct SmallAlloc<B> {
     state: UnsafeCell<State>,
 }
 
-// SAFETY: the plugin runs on one thread (wasm32-wasip1 has none other); the tests use an
-// allocator from one thread at a time. A build with threads must not use this allocator.
-#[cfg(not(target_feature = "atomics"))]
+// SAFETY: the plugin runs on one thread: wasm32 without the `atomics` feature has no other.
+// Elsewhere the allocator is not `Sync` (the tests use their own, from one thread).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 unsafe impl<B: Sync> Sync for SmallAlloc<B> {}
 
 impl<B> SmallAlloc<B> {
@@ -135,11 +135,16 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for SmallAlloc<B> {
         if layout.size() <= MAX_SMALL && layout.align() <= ALIGN {
             // SAFETY: single-threaded, and no reference into the state outlives this call.
             let st = unsafe { &mut *self.state.get() };
-            if let Some(head) = st.free.get_mut(class_of(layout.size())) {
-                // SAFETY: `ptr` is a live block of this class (the caller gives the layout it was
-                // allocated with), at least 16 bytes and 16-aligned: room for the link.
-                unsafe { ptr.cast::<*mut u8>().write(*head) };
-                *head = ptr;
+            match st.free.get_mut(class_of(layout.size())) {
+                Some(head) => {
+                    // SAFETY: `ptr` is a live block of this class (the caller gives the layout it
+                    // was allocated with), at least 16 bytes and 16-aligned: room for the link.
+                    unsafe { ptr.cast::<*mut u8>().write(*head) };
+                    *head = ptr;
+                }
+                // As `alloc_small` does for a size without a class (not reached).
+                // SAFETY: such a block came from the backing allocator with this layout.
+                None => unsafe { self.backing.dealloc(ptr, layout) },
             }
         } else {
             // SAFETY: a large block came from the backing allocator with this layout.
@@ -217,6 +222,7 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Alloc(usize, usize),
+        AllocZeroed(usize),
         Free(usize),
         Realloc(usize, usize),
     }
@@ -225,6 +231,7 @@ mod tests {
         let size = prop_oneof![1usize..=160, 1usize..=MAX_SMALL + 64, 1usize..=3 * REGION];
         prop_oneof![
             4 => (size.clone(), prop_oneof![Just(1usize), Just(8), Just(16), Just(64)]).prop_map(|(s, a)| Op::Alloc(s, a)),
+            1 => size.clone().prop_map(Op::AllocZeroed),
             3 => any::<usize>().prop_map(Op::Free),
             2 => (any::<usize>(), size).prop_map(|(i, s)| Op::Realloc(i, s)),
         ]
@@ -255,6 +262,15 @@ mod tests {
                     let l = Layout::from_size_align(size, align).unwrap();
                     let p = unsafe { a.alloc(l) };
                     assert!(!p.is_null());
+                    unsafe { p.write_bytes(fill, size) };
+                    live.push((p, l, fill));
+                }
+                Op::AllocZeroed(size) => {
+                    // Reused blocks held data and a free-list link: all of it must be zeroed.
+                    let l = Layout::from_size_align(size, 8).unwrap();
+                    let p = unsafe { a.alloc_zeroed(l) };
+                    assert!(!p.is_null());
+                    assert!(unsafe { std::slice::from_raw_parts(p, size) }.iter().all(|&b| b == 0));
                     unsafe { p.write_bytes(fill, size) };
                     live.push((p, l, fill));
                 }
@@ -311,14 +327,21 @@ mod tests {
 
     #[test]
     fn many_blocks_span_regions() {
+        // 3072 does not divide a region: each region leaves a tail too short for a block.
         let a = SmallAlloc::new(System);
-        let l = Layout::from_size_align(MAX_SMALL, 16).unwrap();
-        let blocks: Vec<*mut u8> = (0..3 * REGION / MAX_SMALL).map(|_| unsafe { a.alloc(l) }).collect();
-        let mut sorted = blocks.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), blocks.len());
-        for p in blocks {
+        let l = Layout::from_size_align(3000, 16).unwrap();
+        let blocks: Vec<*mut u8> = (0..3 * REGION / 3072).map(|_| unsafe { a.alloc(l) }).collect();
+        for (i, &p) in blocks.iter().enumerate() {
+            assert_eq!(p as usize % ALIGN, 0);
+            unsafe { p.write_bytes(i as u8, 3000) };
+        }
+        let mut spans: Vec<(usize, usize)> = blocks.iter().map(|&p| (p as usize, p as usize + 3072)).collect();
+        spans.sort_unstable();
+        for w in spans.windows(2) {
+            assert!(w[0].1 <= w[1].0, "blocks overlap");
+        }
+        for (i, &p) in blocks.iter().enumerate() {
+            assert!(unsafe { std::slice::from_raw_parts(p, 3000) }.iter().all(|&b| b == i as u8));
             unsafe { a.dealloc(p, l) };
         }
     }
