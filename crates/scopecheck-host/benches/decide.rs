@@ -13,7 +13,6 @@
 use criterion::{Criterion, criterion_group};
 use scopecheck::bundle::{Bundle, BundleOptions};
 use scopecheck::decide::{Decider, Verdict};
-use scopecheck::{Setup, Source};
 use scopecheck_host::{HostConfig, Plugin, PluginModule};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -41,14 +40,7 @@ fn cache_dir() -> PathBuf {
 }
 
 fn bundle() -> Vec<u8> {
-    let dir = workspace().join("fixtures/mci");
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let setup = Setup {
-        scope: Some(Source::new("scope.yaml", read("scope.yaml"))),
-        stores: Some(Source::new("stores.yaml", read("stores.yaml"))),
-        ..Setup::default()
-    };
-    Bundle::from_setup(&setup, BundleOptions::default()).unwrap().to_bytes().unwrap()
+    Bundle::from_setup(&common::mci_setup(), BundleOptions::default()).unwrap().to_bytes().unwrap()
 }
 
 fn benches(c: &mut Criterion) {

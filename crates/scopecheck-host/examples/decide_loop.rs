@@ -14,12 +14,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use scopecheck::bundle::{Bundle, BundleOptions};
-use scopecheck::{Setup, Source};
 use scopecheck_host::{HostConfig, Plugin, PluginModule};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+
+#[path = "../../scopecheck/benches/common/mod.rs"]
+mod common;
 
 const EVENT: &str = include_str!("../../scopecheck/benches/event.json");
 
@@ -33,14 +35,7 @@ fn main() {
         .next()
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target/wasm32-wasip1/plugin/scopecheck_plugin.wasm"));
-    let dir = workspace.join("fixtures/mci");
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let setup = Setup {
-        scope: Some(Source::new("scope.yaml", read("scope.yaml"))),
-        stores: Some(Source::new("stores.yaml", read("stores.yaml"))),
-        ..Setup::default()
-    };
-    let bundle = Bundle::from_setup(&setup, BundleOptions::default()).unwrap().to_bytes().unwrap();
+    let bundle = Bundle::from_setup(&common::mci_setup(), BundleOptions::default()).unwrap().to_bytes().unwrap();
     let event = EVENT.trim_ascii_end();
     let start;
     match mode.as_str() {

@@ -33,6 +33,13 @@ const CLASSES: [usize; 28] = [
     2560, 3072, 3584, 4096, // step 512
 ];
 
+/// Whether a block of `size` bytes at `align` is small: served by the size classes. `alloc`,
+/// `dealloc` and `realloc` all route by this one rule, so a block goes back where it came from.
+#[inline]
+fn small(size: usize, align: usize) -> bool {
+    size <= MAX_SMALL && align <= ALIGN
+}
+
 /// The class of a small block of `size` bytes (1..=MAX_SMALL): the smallest class that holds it.
 #[inline]
 fn class_of(size: usize) -> usize {
@@ -121,7 +128,7 @@ impl<B: GlobalAlloc> SmallAlloc<B> {
 unsafe impl<B: GlobalAlloc> GlobalAlloc for SmallAlloc<B> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() <= MAX_SMALL && layout.align() <= ALIGN {
+        if small(layout.size(), layout.align()) {
             // SAFETY: as the trait requires.
             unsafe { self.alloc_small(layout) }
         } else {
@@ -132,7 +139,7 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for SmallAlloc<B> {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if layout.size() <= MAX_SMALL && layout.align() <= ALIGN {
+        if small(layout.size(), layout.align()) {
             // SAFETY: single-threaded, and no reference into the state outlives this call.
             let st = unsafe { &mut *self.state.get() };
             match st.free.get_mut(class_of(layout.size())) {
@@ -154,7 +161,7 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for SmallAlloc<B> {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.size() <= MAX_SMALL && layout.align() <= ALIGN {
+        if small(layout.size(), layout.align()) {
             // SAFETY: as the trait requires.
             let p = unsafe { self.alloc_small(layout) };
             if !p.is_null() {
@@ -170,9 +177,8 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for SmallAlloc<B> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let small = layout.align() <= ALIGN;
-        let old_small = small && layout.size() <= MAX_SMALL;
-        let new_small = small && new_size <= MAX_SMALL;
+        let old_small = small(layout.size(), layout.align());
+        let new_small = small(new_size, layout.align());
         if old_small && new_small && class_of(layout.size()) == class_of(new_size) {
             return ptr;
         }
