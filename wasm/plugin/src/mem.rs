@@ -91,6 +91,42 @@ pub unsafe fn compare(a: *const u8, b: *const u8, n: usize) -> i32 {
     }
 }
 
+/// Whether the `n` bytes at `a` and `b` are equal: [`compare`]'s walk without working out which
+/// byte differs first. `bcmp` is this and not [`compare`], so that LLVM does not merge the two
+/// symbols into one that calls the other: every `memcmp` then paid two function entries, each
+/// with its stack and epoch checks.
+///
+/// # Safety
+/// `a` and `b` must be valid for reads of `n` bytes.
+#[inline]
+pub unsafe fn equal(a: *const u8, b: *const u8, n: usize) -> bool {
+    // SAFETY (all loads below): every offset read is within `0..n`.
+    unsafe {
+        if n >= 8 {
+            let mut i = 0;
+            while n - i >= 16 {
+                let d = (load8(a.add(i)) ^ load8(b.add(i))) | (load8(a.add(i + 8)) ^ load8(b.add(i + 8)));
+                if d != 0 {
+                    return false;
+                }
+                i += 16;
+            }
+            let head = if n - i >= 8 { load8(a.add(i)) ^ load8(b.add(i)) } else { 0 };
+            return (head | (load8(a.add(n - 8)) ^ load8(b.add(n - 8)))) == 0;
+        }
+        if n >= 4 {
+            return ((load4(a) ^ load4(b)) | (load4(a.add(n - 4)) ^ load4(b.add(n - 4)))) == 0;
+        }
+        let mut d = 0;
+        let mut i = 0;
+        while i < n {
+            d |= *a.add(i) ^ *b.add(i);
+            i += 1;
+        }
+        d == 0
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 mod symbols {
     /// C's `memcmp`.
@@ -110,14 +146,14 @@ mod symbols {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
         // SAFETY: the caller's contract.
-        unsafe { super::compare(a, b, n) }
+        i32::from(!unsafe { super::equal(a, b, n) })
     }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::indexing_slicing)]
-    use super::compare;
+    use super::{compare, equal};
     use proptest::prelude::*;
     use std::cmp::Ordering;
 
@@ -129,6 +165,7 @@ mod tests {
         let n = a.len().min(b.len());
         let got = unsafe { compare(a.as_ptr(), b.as_ptr(), n) };
         assert_eq!(sign(got), a[..n].cmp(&b[..n]), "{a:?} vs {b:?}");
+        assert_eq!(unsafe { equal(a.as_ptr(), b.as_ptr(), n) }, a[..n] == b[..n], "{a:?} vs {b:?}");
         // As memcmp: the difference of the first differing bytes.
         if let Some(k) = (0..n).find(|&k| a[k] != b[k]) {
             assert_eq!(got, i32::from(a[k]) - i32::from(b[k]));
