@@ -718,6 +718,11 @@ impl Instance {
 
     /// Copies `bytes` into the guest, calls `f(ptr, len)`, reads and frees the reply.
     fn call(&mut self, which: Call, bytes: &[u8]) -> Result<Vec<u8>, HostError> {
+        self.call_with(which, bytes, <[u8]>::to_vec)
+    }
+
+    /// [`Instance::call`], reading the reply in guest memory with `read` (no copy) before it is freed.
+    fn call_with<T>(&mut self, which: Call, bytes: &[u8], read: impl FnOnce(&[u8]) -> T) -> Result<T, HostError> {
         let fuel = self.budget(which);
         self.arm(fuel)?;
         let len = u32::try_from(bytes.len())
@@ -767,7 +772,7 @@ impl Instance {
             .memory
             .data(&self.store)
             .get(rptr..rptr.saturating_add(rlen))
-            .map(<[u8]>::to_vec)
+            .map(read)
             .ok_or_else(|| HostError::BadReply(format!("the reply ({rptr}+{rlen}) is outside guest memory")))?;
         let (rp, rl) = (u32::try_from(rptr).unwrap_or(0), u32::try_from(rlen).unwrap_or(0));
         self.free.call(&mut self.store, (rp, rl)).map_err(|e| self.classify(e, fuel))?;
@@ -811,8 +816,11 @@ impl Instance {
         if event.len() > self.config.max_event_bytes {
             return Err(HostError::TooLarge { size: event.len(), limit: self.config.max_event_bytes });
         }
-        let reply = self.call(Call::Decide, event)?;
-        serde_json::from_slice(&reply).map_err(|e| HostError::BadReply(e.to_string()))
+        // A plain decision's text (most replies) is recognized without parsing it.
+        self.call_with(Call::Decide, event, |reply| match Decision::from_plain_json(reply) {
+            Some(d) => Ok(d),
+            None => serde_json::from_slice(reply).map_err(|e| HostError::BadReply(e.to_string())),
+        })?
     }
 
     /// Changes the limits of later calls: fuel (with [`Interrupt::Fuel`]) and the largest event.

@@ -201,7 +201,71 @@ impl Decision {
     pub fn deny(code: ErrorCode, message: impl Into<String>) -> Decision {
         Decision::failure(Mode::Enforce, code, message)
     }
+
+    /// The JSON text of a *plain* decision, one with nothing but its verdicts and mode (no
+    /// findings, event, removed fields or error): most decisions of a program that keeps to its
+    /// notice. The text is exactly what `serde_json` writes for it, so the WASM plugin replies
+    /// with it without serializing, and [`Decision::from_plain_json`] reads it back without
+    /// parsing. `None` for any other decision.
+    pub fn plain_json(&self) -> Option<&'static str> {
+        if !self.findings.is_empty() || self.event.is_some() || !self.removed.is_empty() || self.error.is_some() {
+            return None;
+        }
+        PLAIN_JSON
+            .get(verdict_index(self.decision))
+            .and_then(|w| w.get(verdict_index(self.would)))
+            .and_then(|m| m.get(usize::from(self.mode == Mode::Monitor)))
+            .copied()
+    }
+
+    /// The plain decision whose JSON text ([`Decision::plain_json`]) is `text`; `None` for any
+    /// other text, which a reader then parses as usual.
+    pub fn from_plain_json(text: &[u8]) -> Option<Decision> {
+        const VERDICTS: [Verdict; 3] = [Verdict::Allow, Verdict::Redact, Verdict::Deny];
+        for (d, by_would) in VERDICTS.iter().zip(PLAIN_JSON.iter()) {
+            for (w, by_mode) in VERDICTS.iter().zip(by_would.iter()) {
+                for (m, plain) in [Mode::Enforce, Mode::Monitor].iter().zip(by_mode.iter()) {
+                    if plain.as_bytes() == text {
+                        return Some(Decision {
+                            decision: *d,
+                            would: *w,
+                            mode: *m,
+                            findings: Vec::new(),
+                            event: None,
+                            removed: Vec::new(),
+                            error: None,
+                        });
+                    }
+                }
+            }
+        }
+        None
+    }
 }
+
+fn verdict_index(v: Verdict) -> usize {
+    match v {
+        Verdict::Allow => 0,
+        Verdict::Redact => 1,
+        Verdict::Deny => 2,
+    }
+}
+
+macro_rules! plain_json {
+    ($d:literal, $w:literal, $m:literal) => {
+        concat!(r#"{"decision":""#, $d, r#"","would":""#, $w, r#"","mode":""#, $m, r#"","findings":[]}"#)
+    };
+    ($d:literal, $w:literal) => {
+        [plain_json!($d, $w, "enforce"), plain_json!($d, $w, "monitor")]
+    };
+    ($d:literal) => {
+        [plain_json!($d, "allow"), plain_json!($d, "redact"), plain_json!($d, "deny")]
+    };
+}
+
+/// [`Decision::plain_json`]'s texts, by decision, would and mode (enforce, monitor), in the
+/// order of [`verdict_index`].
+static PLAIN_JSON: [[[&str; 2]; 3]; 3] = [plain_json!("allow"), plain_json!("redact"), plain_json!("deny")];
 
 /// How decisions are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,6 +514,45 @@ mod tests {
         let remove: BTreeSet<String> = ["a.b".to_string(), "d".to_string()].into_iter().collect();
         prune(&mut v, &remove);
         assert_eq!(v, json!({"a": {"c": 3}, "e": 5}));
+    }
+
+    /// The plain texts are `serde_json`'s, byte for byte, for every verdict and mode, and read
+    /// back to the same decision; a decision with anything more has none.
+    #[test]
+    fn plain_json_is_serde_json_s_text() {
+        let verdicts = [Verdict::Allow, Verdict::Redact, Verdict::Deny];
+        let mut seen = BTreeSet::new();
+        for decision in verdicts {
+            for would in verdicts {
+                for mode in [Mode::Enforce, Mode::Monitor] {
+                    let d = Decision {
+                        decision,
+                        would,
+                        mode,
+                        findings: Vec::new(),
+                        event: None,
+                        removed: Vec::new(),
+                        error: None,
+                    };
+                    let text = d.plain_json().unwrap();
+                    assert_eq!(text, serde_json::to_string(&d).unwrap());
+                    assert_eq!(Decision::from_plain_json(text.as_bytes()), Some(d.clone()));
+                    assert!(seen.insert(text));
+                    let mut more = d.clone();
+                    more.removed.push("a".into());
+                    assert_eq!(more.plain_json(), None);
+                    let mut more = d.clone();
+                    more.event = Some(json!({}));
+                    assert_eq!(more.plain_json(), None);
+                    let failed =
+                        Decision { error: Some(DecideError { code: ErrorCode::Internal, message: "x".into() }), ..d };
+                    assert_eq!(failed.plain_json(), None);
+                }
+            }
+        }
+        for other in [&b""[..], b"{}", br#"{"decision":"allow","would":"allow","mode":"enforce","findings":[] }"#] {
+            assert_eq!(Decision::from_plain_json(other), None);
+        }
     }
 
     /// Long keys over many leaves cost linear time and memory (a quadratic reader or evaluator

@@ -268,6 +268,10 @@ mod abi {
     pub extern "C" fn scopecheck_decide(ptr: u32, len: u32) -> u64 {
         let bytes = input(ptr, len);
         let d = PLUGIN.with(|p| p.borrow_mut().decide(bytes));
-        json_reply(&d)
+        // Most decisions are plain (a verdict, no findings): their text is a constant.
+        match d.plain_json() {
+            Some(text) => reply(text.as_bytes()),
+            None => json_reply(&d),
+        }
     }
 }
