@@ -3,7 +3,7 @@
 //! An event is read straight from its JSON text into what the evaluator needs: the envelope's
 //! fields and, for `data`, every non-null scalar leaf with its normalized path (`a.b[].c`, as
 //! [`crate::pattern::walk_leaves`] builds them), in document order. No JSON tree is built:
-//! strings without escapes are borrowed from the line, each distinct path is kept once in one
+//! strings and keys without escapes are borrowed from the line, each distinct path is kept once in one
 //! buffer (leaves refer to it by number), so an event costs a few allocations however many
 //! fields it has, and its paths cannot take more memory than [`path_budget`] allows, however
 //! long and repeated its keys.
@@ -76,15 +76,39 @@ pub struct Capture<'a> {
 
 /// A node of the path tree: a key (or `[]`, for an array) under its parent.
 #[derive(Debug, Clone, Copy)]
-struct PathNode {
+struct PathNode<'a> {
     parent: u32,
-    /// The key's bytes in `segments`; `None` for `[]`.
-    key: Option<(u32, u32)>,
+    key: Segment<'a>,
     /// The distinct path number, once a leaf is met at this node.
     path: Option<u32>,
 }
 
-const ROOT: PathNode = PathNode { parent: 0, key: None, path: None };
+/// A path tree node's own part of the path.
+#[derive(Debug, Clone, Copy)]
+enum Segment<'a> {
+    /// `[]`: an array's elements.
+    Array,
+    /// A key as written in the line (no escapes): borrowed, not copied.
+    Line(&'a str),
+    /// A key with escapes, unescaped into `Reader::segments` (start, end).
+    Kept(u32, u32),
+}
+
+impl<'a> Segment<'a> {
+    /// The key's text; `None` for `[]`.
+    fn key<'s>(self, segments: &'s str) -> Option<&'s str>
+    where
+        'a: 's,
+    {
+        match self {
+            Segment::Array => None,
+            Segment::Line(k) => Some(k),
+            Segment::Kept(s, e) => Some(segments.get(s as usize..e as usize).unwrap_or("")),
+        }
+    }
+}
+
+const ROOT: PathNode<'static> = PathNode { parent: 0, key: Segment::Array, path: None };
 
 fn node_hash(parent: u32, key: Option<&str>) -> u64 {
     use std::hash::Hasher;
@@ -242,10 +266,10 @@ struct Reader<'a> {
     paths: String,
     path_ends: Vec<u32>,
     /// The tree of paths met: node 0 is `data`; a node is a key or `[]` under its parent.
-    nodes: Vec<PathNode>,
+    nodes: Vec<PathNode<'a>>,
     /// The nodes' numbers, by the hash of (parent, segment).
     node_index: hashbrown::HashTable<u32>,
-    /// The keys of the nodes, one after the other.
+    /// The keys of the nodes that have escapes, unescaped, one after the other.
     segments: String,
     /// Most bytes `paths` may take.
     budget: usize,
@@ -265,28 +289,50 @@ impl<'a> Reader<'a> {
     }
 
     /// The node for `key` (or `[]` when `None`) under `parent`, made if new. Costs the key's
-    /// length, whatever the length of the path above it.
-    fn child(&mut self, parent: u32, key: Option<&str>) -> u32 {
+    /// length, whatever the length of the path above it. `in_line` is the same key when it is
+    /// borrowed from the line (no escapes): a new node then refers to it instead of a copy.
+    fn child(&mut self, parent: u32, key: Option<&str>, in_line: Option<&'a str>) -> u32 {
         let Reader { nodes, node_index, segments, .. } = self;
         let hash = node_hash(parent, key);
-        let key_of = |n: &PathNode| n.key.map(|(s, e)| segments.get(s as usize..e as usize).unwrap_or(""));
-        let found =
-            node_index.find(hash, |&id| nodes.get(id as usize).is_some_and(|n| n.parent == parent && key_of(n) == key));
+        let found = node_index.find(hash, |&id| {
+            nodes.get(id as usize).is_some_and(|n| {
+                n.parent == parent
+                    && match (n.key.key(segments), key) {
+                        (Some(a), Some(b)) => crate::bytes::str_eq(a, b),
+                        (a, b) => a.is_none() && b.is_none(),
+                    }
+            })
+        });
         if let Some(&id) = found {
             return id;
         }
-        let range = key.map(|k| {
-            let start = segments.len();
-            segments.push_str(k);
-            (u32::try_from(start).unwrap_or(u32::MAX), u32::try_from(segments.len()).unwrap_or(u32::MAX))
-        });
+        let segment = match (key, in_line) {
+            (None, _) => Segment::Array,
+            (Some(_), Some(k)) => Segment::Line(k),
+            (Some(k), None) => {
+                let start = segments.len();
+                segments.push_str(k);
+                Segment::Kept(
+                    u32::try_from(start).unwrap_or(u32::MAX),
+                    u32::try_from(segments.len()).unwrap_or(u32::MAX),
+                )
+            }
+        };
         let id = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
-        nodes.push(PathNode { parent, key: range, path: None });
+        nodes.push(PathNode { parent, key: segment, path: None });
         node_index.insert_unique(hash, id, |&id| {
             let n = nodes.get(id as usize).copied().unwrap_or(ROOT);
-            node_hash(n.parent, n.key.map(|(s, e)| segments.get(s as usize..e as usize).unwrap_or("")))
+            node_hash(n.parent, n.key.key(segments))
         });
         id
+    }
+
+    /// Appends a key to the path being read.
+    fn push_key(&mut self, key: &str) {
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(key);
     }
 
     /// A scalar at `node`, whose path is `self.path`.
@@ -570,24 +616,25 @@ struct Key<'r, 'a> {
     parent: u32,
 }
 
-impl<'de> DeserializeSeed<'de> for Key<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Key<'_, 'de> {
     type Value = u32;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for Key<'_, '_> {
+impl<'de> Visitor<'de> for Key<'_, 'de> {
     type Value = u32;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<u32, E> {
+        self.reader.push_key(v);
+        Ok(self.reader.child(self.parent, Some(v), Some(v)))
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
-        if !self.reader.path.is_empty() {
-            self.reader.path.push('.');
-        }
-        self.reader.path.push_str(v);
-        Ok(self.reader.child(self.parent, Some(v)))
+        self.reader.push_key(v);
+        Ok(self.reader.child(self.parent, Some(v), None))
     }
 }
 
@@ -612,7 +659,7 @@ impl<'de, 'r> Visitor<'de> for Node<'r, 'de> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let (reader, depth) = (self.reader, self.depth + 1);
-        let node = reader.child(self.node, None);
+        let node = reader.child(self.node, None, None);
         let len = reader.path.len();
         reader.path.push_str("[]");
         while seq.next_element_seed(Node { reader: &mut *reader, depth, node })?.is_some() {}

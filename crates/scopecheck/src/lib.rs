@@ -3,6 +3,7 @@ pub mod abi;
 pub mod audit;
 pub mod baseline;
 pub mod bundle;
+mod bytes;
 mod capture;
 pub mod decide;
 pub mod detect;

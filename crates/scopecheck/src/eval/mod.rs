@@ -219,18 +219,28 @@ pub struct KeptField {
 /// Interns strings to small ids.
 #[derive(Debug, Default)]
 struct Interner {
-    ids: HashMap<Box<str>, u32>,
+    /// The ids, by the hash of their text. Texts are compared inline ([`crate::bytes::eq`]):
+    /// interning runs a few times per event.
+    ids: hashbrown::HashTable<u32>,
     strs: Vec<Box<str>>,
+}
+
+fn text_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(s)
 }
 
 impl Interner {
     fn intern(&mut self, s: &str) -> u32 {
-        if let Some(id) = self.ids.get(s) {
+        let Interner { ids, strs } = self;
+        let hash = text_hash(s);
+        let same = |id: &u32| strs.get(*id as usize).is_some_and(|t| crate::bytes::str_eq(t, s));
+        if let Some(id) = ids.find(hash, same) {
             return *id;
         }
-        let id = u32::try_from(self.strs.len()).unwrap_or(u32::MAX);
-        self.strs.push(s.into());
-        self.ids.insert(s.into(), id);
+        let id = u32::try_from(strs.len()).unwrap_or(u32::MAX);
+        strs.push(s.into());
+        ids.insert_unique(hash, id, |id| text_hash(strs.get(*id as usize).map_or("", |t| t)));
         id
     }
 

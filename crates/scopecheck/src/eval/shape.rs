@@ -15,8 +15,8 @@ pub(super) struct Shape {
     pub(super) infos: Box<[Arc<PathInfo>]>,
 }
 
-/// A shape cache key ([`Capture::shape_key`]), compared a word at a time: byte loops are slow in
-/// the wasm plugin, whose `memcmp` is a plain loop.
+/// A shape cache key ([`Capture::shape_key`]), compared a word at a time and inline
+/// ([`crate::bytes::eq`]).
 #[derive(Debug, Clone)]
 pub(super) struct ShapeKey(Vec<u8>);
 
@@ -28,24 +28,11 @@ impl std::hash::Hash for ShapeKey {
 
 impl PartialEq for ShapeKey {
     fn eq(&self, other: &Self) -> bool {
-        words_eq(&self.0, &other.0)
+        crate::bytes::eq(&self.0, &other.0)
     }
 }
 
 impl Eq for ShapeKey {}
-
-fn words_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (wa.remainder(), wb.remainder());
-    wa.zip(wb).all(|(x, y)| {
-        let x: [u8; 8] = x.try_into().unwrap_or_default();
-        let y: [u8; 8] = y.try_into().unwrap_or_default();
-        u64::from_ne_bytes(x) == u64::from_ne_bytes(y)
-    }) && ra == rb
-}
 
 /// The shape cache is emptied when its keys pass this size (bytes).
 const MAX_SHAPE_BYTES: usize = 8 << 20;
