@@ -33,8 +33,8 @@ fn first_difference(x: u64, y: u64) -> i32 {
 /// fewer than four bytes. Where the last word overlaps bytes already compared, those are equal
 /// and do not change which byte differs first. LLVM could in principle turn a comparison loop
 /// back into a call to `memcmp` (here: endless recursion); it does not here, since the loaded
-/// words also make the result (checked in the built module: `bcmp` calls nothing, `memcmp`
-/// calls `bcmp`), and if it ever did every decision would trap on the stack limit and the host
+/// words also make the result (checked with callgrind on the built module: neither `memcmp`
+/// nor `bcmp` calls anything), and if it ever did every decision would trap on the stack limit and the host
 /// tests would fail.
 ///
 /// # Safety
