@@ -816,11 +816,13 @@ impl Instance {
         if event.len() > self.config.max_event_bytes {
             return Err(HostError::TooLarge { size: event.len(), limit: self.config.max_event_bytes });
         }
-        // A plain decision's text (most replies) is recognized without parsing it.
-        self.call_with(Call::Decide, event, |reply| match Decision::from_plain_json(reply) {
-            Some(d) => Ok(d),
-            None => serde_json::from_slice(reply).map_err(|e| HostError::BadReply(e.to_string())),
-        })?
+        // A plain decision's text (most replies) is recognized in place, without parsing it.
+        // Any other reply is copied out and parsed after the call: parsing a long one (a
+        // redacted event) must not spend the guest's time budget, which still runs until the
+        // reply is freed.
+        let reply = self
+            .call_with(Call::Decide, event, |reply| Decision::from_plain_json(reply).ok_or_else(|| reply.to_vec()))?;
+        reply.or_else(|text| serde_json::from_slice(&text).map_err(|e| HostError::BadReply(e.to_string())))
     }
 
     /// Changes the limits of later calls: fuel (with [`Interrupt::Fuel`]) and the largest event.

@@ -6,15 +6,18 @@
 //! short key costs. The hot lookups of the event reader and the evaluator (path keys, interned
 //! names, shape keys) compare with [`eq`] instead: the same answer, inline, a word at a time.
 
-/// The 8 bytes at `at` as a word (0 when out of range, which callers never ask for).
+/// The 8 bytes at `at` as a word (0 when out of range, which callers never ask for: both
+/// sides would then compare equal, so debug builds check).
 #[inline(always)]
 fn word(s: &[u8], at: usize) -> u64 {
+    debug_assert!(at.saturating_add(8) <= s.len());
     s.get(at..at.wrapping_add(8)).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_ne_bytes)
 }
 
 /// The 4 bytes at `at` as a word (0 when out of range).
 #[inline(always)]
 fn half(s: &[u8], at: usize) -> u32 {
+    debug_assert!(at.saturating_add(4) <= s.len());
     s.get(at..at.wrapping_add(4)).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_ne_bytes)
 }
 
@@ -75,8 +78,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn agrees_with_slice_equality(a in proptest::collection::vec(0u8..3, 0..40), b in proptest::collection::vec(0u8..3, 0..40)) {
+        fn agrees_with_slice_equality(a in proptest::collection::vec(any::<u8>(), 0..60), at in any::<usize>(), to in any::<u8>(), cut in any::<usize>()) {
+            // The same bytes, one byte set to anything (often the same), and a prefix.
+            let mut b = a.clone();
+            if !b.is_empty() {
+                let k = at % b.len();
+                b[k] = to;
+            }
             prop_assert_eq!(eq(&a, &b), a == b);
+            let c = &a[..cut % (a.len() + 1)];
+            prop_assert_eq!(eq(&a, c), a.as_slice() == c);
         }
     }
 }

@@ -203,7 +203,6 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
         path_ends: Vec::with_capacity((line.len() / 32).min(4096)),
         nodes: Vec::with_capacity((line.len() / 16).min(4096)),
         node_index: hashbrown::HashTable::with_capacity((line.len() / 16).min(4096)),
-        segments: String::with_capacity((line.len() / 4).min(1 << 16)),
         leaves: Vec::with_capacity((line.len() / 16).min(4096)),
         values: Vec::with_capacity((line.len() / 16).min(4096)),
         budget: path_budget(line.len()),
@@ -733,6 +732,20 @@ mod tests {
             want.push((l.path.to_string(), v));
         });
         assert_eq!(leaves(&line), want);
+    }
+
+    /// A key written with escapes is the same key as written without: one node, one path (the
+    /// escaped spelling is copied unescaped, the plain one borrowed from the line).
+    #[test]
+    fn escaped_and_plain_spellings_of_a_key_are_one_path() {
+        let line = r#"{"ts":"2026-05-12T09:14:03Z","data":{"a\u0062":1,"ab":2,"x\"y":{"z":3},"p":{"q\n":[4]},"ab":5}}"#;
+        let c = parse_capture(line).unwrap();
+        let got: Vec<(String, String)> = c.leaves().map(|(p, v)| (p.to_string(), v.to_string())).collect();
+        let want = [("ab", "1"), ("ab", "2"), ("x\"y.z", "3"), ("p.q\n[]", "4"), ("ab", "5")];
+        assert_eq!(got, want.map(|(p, v)| (p.to_string(), v.to_string())));
+        // Both spellings of `ab` are one distinct path.
+        assert_eq!(c.leaf_paths(), [0, 0, 1, 2, 0]);
+        assert_eq!(c.distinct_paths().collect::<Vec<_>>(), ["ab", "x\"y.z", "p.q\n[]"]);
     }
 
     #[test]

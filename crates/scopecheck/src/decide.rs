@@ -544,6 +544,16 @@ mod tests {
                     let mut more = d.clone();
                     more.event = Some(json!({}));
                     assert_eq!(more.plain_json(), None);
+                    let mut more = d.clone();
+                    more.findings.push(EventFinding {
+                        rule: "undeclared-field".into(),
+                        severity: Severity::Low,
+                        target: Target { kind: TargetKind::Field, id: "a".into() },
+                        categories: Vec::new(),
+                        evidence: Vec::new(),
+                        action: Action::Report,
+                    });
+                    assert_eq!(more.plain_json(), None);
                     let failed =
                         Decision { error: Some(DecideError { code: ErrorCode::Internal, message: "x".into() }), ..d };
                     assert_eq!(failed.plain_json(), None);
