@@ -222,19 +222,20 @@ impl Decision {
     /// other text, which a reader then parses as usual.
     pub fn from_plain_json(text: &[u8]) -> Option<Decision> {
         const VERDICTS: [Verdict; 3] = [Verdict::Allow, Verdict::Redact, Verdict::Deny];
-        for (d, by_would) in VERDICTS.iter().zip(PLAIN_JSON.iter()) {
-            for (w, by_mode) in VERDICTS.iter().zip(by_would.iter()) {
-                for (m, plain) in [Mode::Enforce, Mode::Monitor].iter().zip(by_mode.iter()) {
-                    if plain.as_bytes() == text {
-                        return Some(Decision {
-                            decision: *d,
-                            would: *w,
-                            mode: *m,
-                            findings: Vec::new(),
-                            event: None,
-                            removed: Vec::new(),
-                            error: None,
-                        });
+        for decision in VERDICTS {
+            for would in VERDICTS {
+                for mode in [Mode::Enforce, Mode::Monitor] {
+                    let d = Decision {
+                        decision,
+                        would,
+                        mode,
+                        findings: Vec::new(),
+                        event: None,
+                        removed: Vec::new(),
+                        error: None,
+                    };
+                    if d.plain_json().is_some_and(|plain| plain.as_bytes() == text) {
+                        return Some(d);
                     }
                 }
             }
