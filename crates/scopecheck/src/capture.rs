@@ -166,18 +166,27 @@ impl<'a> Capture<'a> {
         self.values.get(i)
     }
 
-    /// Writes a key that names the sequence of leaf paths exactly (not the values): the
-    /// distinct paths' total length and text, their count and ends, then each leaf's path number.
-    pub(crate) fn shape_key(&self, key: &mut Vec<u8>) {
-        key.extend_from_slice(&(self.paths.len() as u64).to_le_bytes());
-        key.extend_from_slice(self.paths.as_bytes());
-        key.extend_from_slice(&(self.path_ends.len() as u64).to_le_bytes());
+    /// A hash of what names the sequence of leaf paths exactly (not the values): the distinct
+    /// paths' text and ends, then each leaf's path number ([`Capture::shape_parts`]).
+    pub(crate) fn shape_hash(&self) -> u64 {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(self.paths.as_bytes());
+        h.write_usize(self.path_ends.len());
         for e in &self.path_ends {
-            key.extend_from_slice(&e.to_le_bytes());
+            h.write_u32(*e);
         }
+        h.write_usize(self.leaves.len());
         for l in &self.leaves {
-            key.extend_from_slice(&l.to_le_bytes());
+            h.write_u32(*l);
         }
+        h.finish()
+    }
+
+    /// The distinct paths one after the other, where each ends, and each leaf's path number:
+    /// together they name the sequence of leaf paths exactly.
+    pub(crate) fn shape_parts(&self) -> (&str, &[u32], &[u32]) {
+        (&self.paths, &self.path_ends, &self.leaves)
     }
 
     /// False when `data` is nested deeper than [`MAX_DEPTH`]: the deeper parts were not read.

@@ -27,7 +27,7 @@ use entities::{Types, cedar_err, rx_long, rx_str, type_name, uid};
 use hits::{EventFacts, describe_value, evidence_of, merge_hits};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
-use shape::{Shape, ShapeKey};
+use shape::ShapeEntry;
 use std::collections::{BTreeMap, BTreeSet, HashMap as StdMap, HashSet as StdSet};
 use std::sync::Arc;
 
@@ -281,10 +281,9 @@ pub struct Evaluator {
     observe_fields: bool,
     count_field_stores: bool,
     field_stores: HashMap<(u32, u32), FieldStore>,
-    /// Leaf-path sequences seen, by [`Capture::shape_key`]: the interned paths and their order.
-    shapes: HashMap<ShapeKey, Arc<Shape>>,
+    /// Leaf-path sequences seen, by [`Capture::shape_hash`]: the interned paths and their order.
+    shapes: hashbrown::HashTable<ShapeEntry>,
     shape_bytes: usize,
-    shape_key: Vec<u8>,
     scratch_cats: Vec<(u32, CatAgg)>,
     /// What the value detectors found in short values already seen (labels, titles, button
     /// names recur in event after event): each is classified once while it keeps recurring.
@@ -379,9 +378,8 @@ impl Evaluator {
             observe_fields: false,
             count_field_stores: true,
             field_stores: HashMap::default(),
-            shapes: HashMap::default(),
+            shapes: hashbrown::HashTable::new(),
             shape_bytes: 0,
-            shape_key: Vec::new(),
             scratch_cats: Vec::new(),
         };
         let stores: BTreeSet<String> = ev
@@ -592,7 +590,8 @@ impl Evaluator {
         }
         let shape = self.shape_of(cap);
         let mut observed: Vec<FieldObservation> = Vec::new();
-        let mut kept: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        // (category, path) for each category a field was classified in, in visiting order.
+        let mut kept: Vec<(u32, u32)> = Vec::new();
         let mut cats: Vec<(u32, CatAgg)> = std::mem::take(&mut self.scratch_cats);
         let unclassified = self.strings.intern(UNCLASSIFIED);
         // The leaves grouped by path, in path order (stable: values keep their order), so that
@@ -657,7 +656,9 @@ impl Evaluator {
             if cats.len() > 1 {
                 cats.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
             }
-            let mut per_rule: BTreeMap<Fire, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
+            // Made at the first fire: most fields fire nothing, and even an empty map's drop is a
+            // call that walks its (absent) nodes.
+            let mut per_rule: Option<BTreeMap<Fire, RuleHits>> = None;
             for (cid, cat) in &cats {
                 let key = CollectKey {
                     path: path_id,
@@ -700,7 +701,7 @@ impl Evaluator {
                 };
                 let cat_name = self.strings.get(*cid);
                 for fire in fires.iter() {
-                    let entry = per_rule.entry(*fire).or_default();
+                    let entry = per_rule.get_or_insert_with(BTreeMap::new).entry(*fire).or_default();
                     if *cid != unclassified {
                         entry.0.insert(cat_name.to_string());
                     }
@@ -721,7 +722,7 @@ impl Evaluator {
                     }
                 }
             }
-            for (fire, (categories, evidence)) in per_rule {
+            for (fire, (categories, evidence)) in per_rule.into_iter().flatten() {
                 let target = match self.failure_parts(&fire) {
                     Some((t, _)) => t,
                     None => facts.target(fire.target, Some(self.strings.get(path_id))),
@@ -735,7 +736,7 @@ impl Evaluator {
                 });
             }
             for (c, _) in cats.iter().filter(|(c, _)| *c != unclassified) {
-                kept.entry(*c).or_default().push(path_id);
+                kept.push((*c, path_id));
             }
             if store != NO_STORE && self.count_field_stores {
                 let key = (path_id, store_id);
@@ -767,9 +768,15 @@ impl Evaluator {
         }
         self.scratch_cats = cats;
         // What the event wrote to its store, one decision per (store, category), in name order.
-        let mut kept: Vec<(u32, Vec<u32>)> = kept.into_iter().collect();
-        kept.sort_by(|a, b| self.strings.get(a.0).cmp(self.strings.get(b.0)));
-        for (cat_id, paths) in kept {
+        // The categories (few) in name order; each one's paths in visiting order.
+        let mut kept_cats: Vec<u32> = Vec::new();
+        for &(c, _) in &kept {
+            if !kept_cats.contains(&c) {
+                kept_cats.push(c);
+            }
+        }
+        kept_cats.sort_by(|a, b| self.strings.get(*a).cmp(self.strings.get(*b)));
+        for cat_id in kept_cats {
             let key = (store_id, cat_id);
             let cached = if self.use_cache { self.keep_cache.get(&key).cloned() } else { None };
             let fires = match cached {
@@ -795,7 +802,8 @@ impl Evaluator {
                 let failure = self.failure_parts(fire);
                 let evidence = match fire.evidence {
                     EvidenceKind::KeptCategories => {
-                        let paths: Vec<&str> = paths.iter().map(|p| self.strings.get(*p)).collect();
+                        let paths: Vec<&str> =
+                            kept.iter().filter(|(c, _)| *c == cat_id).map(|&(_, p)| self.strings.get(p)).collect();
                         vec![format!("{cat} in {}", paths.join(", "))]
                     }
                     EvidenceKind::PolicyError => failure.iter().map(|(_, e)| e.clone()).collect(),
@@ -938,6 +946,9 @@ pub fn scannable<'v>(v: &'v Scalar<'_>) -> Option<std::borrow::Cow<'v, str>> {
         _ => None,
     }
 }
+
+/// One rule's categories and evidence on one field.
+type RuleHits = (BTreeSet<String>, Vec<String>);
 
 #[derive(Debug, Clone)]
 struct CatAgg {

@@ -15,26 +15,30 @@ pub(super) struct Shape {
     pub(super) infos: Box<[Arc<PathInfo>]>,
 }
 
-/// A shape cache key ([`Capture::shape_key`]), compared a word at a time and inline
-/// ([`crate::bytes::eq`]).
-#[derive(Debug, Clone)]
-pub(super) struct ShapeKey(Vec<u8>);
+/// A planned shape with what it was planned for ([`Capture::shape_parts`]). Looked up by the
+/// event's [`Capture::shape_hash`] and compared part by part: no key is built per event.
+#[derive(Debug)]
+pub(super) struct ShapeEntry {
+    hash: u64,
+    paths: Box<str>,
+    ends: Box<[u32]>,
+    leaves: Box<[u32]>,
+    shape: Arc<Shape>,
+}
 
-impl std::hash::Hash for ShapeKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write(&self.0);
+impl ShapeEntry {
+    fn matches(&self, cap: &Capture<'_>) -> bool {
+        let (paths, ends, leaves) = cap.shape_parts();
+        crate::bytes::str_eq(&self.paths, paths) && *self.ends == *ends && *self.leaves == *leaves
+    }
+
+    /// The bytes it holds, for the cache's bound.
+    fn bytes(&self) -> usize {
+        self.paths.len() + 4 * (self.ends.len() + self.leaves.len())
     }
 }
 
-impl PartialEq for ShapeKey {
-    fn eq(&self, other: &Self) -> bool {
-        crate::bytes::eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for ShapeKey {}
-
-/// The shape cache is emptied when its keys pass this size (bytes).
+/// The shape cache is emptied when its entries' keys pass this size (bytes).
 const MAX_SHAPE_BYTES: usize = 8 << 20;
 /// Events whose paths are longer than this (bytes) are not cached.
 const MAX_SHAPE_KEY: usize = 64 << 10;
@@ -42,13 +46,9 @@ const MAX_SHAPE_KEY: usize = 64 << 10;
 impl Evaluator {
     /// The event's leaf paths, interned and in visiting order; planned once per distinct shape.
     pub(super) fn shape_of(&mut self, cap: &Capture<'_>) -> Arc<Shape> {
-        let mut key = ShapeKey(std::mem::take(&mut self.shape_key));
-        key.0.clear();
-        cap.shape_key(&mut key.0);
-        if let Some(s) = self.shapes.get(&key) {
-            let s = Arc::clone(s);
-            self.shape_key = key.0;
-            return s;
+        let hash = cap.shape_hash();
+        if let Some(e) = self.shapes.find(hash, |e| e.hash == hash && e.matches(cap)) {
+            return Arc::clone(&e.shape);
         }
         // Each distinct path is interned and ranked by name once; leaves are then ordered by
         // (rank, document order) with integer comparisons, however long the paths.
@@ -73,15 +73,22 @@ impl Evaluator {
             }
         }
         let shape = Arc::new(Shape { order: order.into(), infos: infos.into() });
-        let len = key.0.len();
-        key.0.shrink_to_fit();
+        let (paths, ends, leaves) = cap.shape_parts();
+        let entry = ShapeEntry {
+            hash,
+            paths: paths.into(),
+            ends: ends.into(),
+            leaves: leaves.into(),
+            shape: Arc::clone(&shape),
+        };
+        let len = entry.bytes();
         if len <= MAX_SHAPE_KEY && self.use_cache {
             if self.shape_bytes + len > MAX_SHAPE_BYTES {
                 self.shapes.clear();
                 self.shape_bytes = 0;
             }
             self.shape_bytes += len;
-            self.shapes.insert(key, Arc::clone(&shape));
+            self.shapes.insert_unique(hash, entry, |e| e.hash);
         }
         shape
     }
