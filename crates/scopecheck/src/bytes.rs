@@ -4,7 +4,8 @@
 //! wasm plugin it is a call into the module's own `memcmp` (`wasm/plugin/src/mem.rs`), and under
 //! wasmtime every wasm function entry pays a stack check and an epoch check, more than comparing a
 //! short key costs. The hot lookups of the event reader and the evaluator (path keys, interned
-//! names, shape keys) compare with [`eq`] instead: the same answer, inline, a word at a time.
+//! names, the paths of cached shapes) compare with [`eq`] instead: the same answer, inline, a
+//! word at a time.
 
 /// The 8 bytes at `at` as a word (0 when out of range, which callers never ask for: both
 /// sides would then compare equal, so debug builds check).

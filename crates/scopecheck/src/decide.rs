@@ -221,26 +221,25 @@ impl Decision {
     /// The plain decision whose JSON text ([`Decision::plain_json`]) is `text`; `None` for any
     /// other text, which a reader then parses as usual.
     pub fn from_plain_json(text: &[u8]) -> Option<Decision> {
+        Decision::plain_decisions().find(|d| d.plain_json().is_some_and(|plain| plain.as_bytes() == text))
+    }
+
+    /// Every plain decision: each decision, would and mode, with nothing else.
+    fn plain_decisions() -> impl Iterator<Item = Decision> {
         const VERDICTS: [Verdict; 3] = [Verdict::Allow, Verdict::Redact, Verdict::Deny];
-        for decision in VERDICTS {
-            for would in VERDICTS {
-                for mode in [Mode::Enforce, Mode::Monitor] {
-                    let d = Decision {
-                        decision,
-                        would,
-                        mode,
-                        findings: Vec::new(),
-                        event: None,
-                        removed: Vec::new(),
-                        error: None,
-                    };
-                    if d.plain_json().is_some_and(|plain| plain.as_bytes() == text) {
-                        return Some(d);
-                    }
-                }
-            }
-        }
-        None
+        VERDICTS.into_iter().flat_map(|decision| {
+            VERDICTS.into_iter().flat_map(move |would| {
+                [Mode::Enforce, Mode::Monitor].into_iter().map(move |mode| Decision {
+                    decision,
+                    would,
+                    mode,
+                    findings: Vec::new(),
+                    event: None,
+                    removed: Vec::new(),
+                    error: None,
+                })
+            })
+        })
     }
 }
 
@@ -521,46 +520,33 @@ mod tests {
     /// back to the same decision; a decision with anything more has none.
     #[test]
     fn plain_json_is_serde_json_s_text() {
-        let verdicts = [Verdict::Allow, Verdict::Redact, Verdict::Deny];
         let mut seen = BTreeSet::new();
-        for decision in verdicts {
-            for would in verdicts {
-                for mode in [Mode::Enforce, Mode::Monitor] {
-                    let d = Decision {
-                        decision,
-                        would,
-                        mode,
-                        findings: Vec::new(),
-                        event: None,
-                        removed: Vec::new(),
-                        error: None,
-                    };
-                    let text = d.plain_json().unwrap();
-                    assert_eq!(text, serde_json::to_string(&d).unwrap());
-                    assert_eq!(Decision::from_plain_json(text.as_bytes()), Some(d.clone()));
-                    assert!(seen.insert(text));
-                    let mut more = d.clone();
-                    more.removed.push("a".into());
-                    assert_eq!(more.plain_json(), None);
-                    let mut more = d.clone();
-                    more.event = Some(json!({}));
-                    assert_eq!(more.plain_json(), None);
-                    let mut more = d.clone();
-                    more.findings.push(EventFinding {
-                        rule: "undeclared-field".into(),
-                        severity: Severity::Low,
-                        target: Target { kind: TargetKind::Field, id: "a".into() },
-                        categories: Vec::new(),
-                        evidence: Vec::new(),
-                        action: Action::Report,
-                    });
-                    assert_eq!(more.plain_json(), None);
-                    let failed =
-                        Decision { error: Some(DecideError { code: ErrorCode::Internal, message: "x".into() }), ..d };
-                    assert_eq!(failed.plain_json(), None);
-                }
-            }
+        for d in Decision::plain_decisions() {
+            let text = d.plain_json().unwrap();
+            assert_eq!(text, serde_json::to_string(&d).unwrap());
+            assert_eq!(Decision::from_plain_json(text.as_bytes()), Some(d.clone()));
+            assert!(seen.insert(text));
+            let mut more = d.clone();
+            more.removed.push("a".into());
+            assert_eq!(more.plain_json(), None);
+            let mut more = d.clone();
+            more.event = Some(json!({}));
+            assert_eq!(more.plain_json(), None);
+            let mut more = d.clone();
+            more.findings.push(EventFinding {
+                rule: "undeclared-field".into(),
+                severity: Severity::Low,
+                target: Target { kind: TargetKind::Field, id: "a".into() },
+                categories: Vec::new(),
+                evidence: Vec::new(),
+                action: Action::Report,
+            });
+            assert_eq!(more.plain_json(), None);
+            let failed = Decision { error: Some(DecideError { code: ErrorCode::Internal, message: "x".into() }), ..d };
+            assert_eq!(failed.plain_json(), None);
         }
+        // Three decisions, three woulds, two modes: each its own text.
+        assert_eq!(seen.len(), 18);
         for other in [&b""[..], b"{}", br#"{"decision":"allow","would":"allow","mode":"enforce","findings":[] }"#] {
             assert_eq!(Decision::from_plain_json(other), None);
         }
