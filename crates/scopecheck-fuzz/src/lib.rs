@@ -11,7 +11,8 @@
 //!   every format;
 //! - a decision on an event that could not be decided is `deny`; a `redact` removes something, and
 //!   the redacted event does not need redacting again at those paths;
-//! - the capture reader's leaves are those of a plain JSON walk of the same data;
+//! - the capture reader's leaves are those of a plain JSON walk of the same data, and its fast
+//!   path reads every line as its serde reader does;
 //! - the wasm plugin decides exactly as the native library, and never traps.
 
 use scopecheck::audit::{AuditOptions, Auditor, Input, InputKind};
@@ -19,7 +20,7 @@ use scopecheck::bundle::Bundle;
 use scopecheck::decide::{Action, DecideOptions, Decider, Decision, ErrorCode, Mode, Verdict};
 use scopecheck::detect::Detectors;
 use scopecheck::eval::{Engine, Options};
-use scopecheck::observe::{parse_access, parse_capture, parse_inventory};
+use scopecheck::observe::{parse_access, parse_capture, parse_capture_reference, parse_inventory};
 use scopecheck::report::{Format, Report};
 use scopecheck::rules::RulePack;
 use scopecheck::scope::CompiledScope;
@@ -276,6 +277,12 @@ fn check_decision(decider: &mut Decider, line: &str, d: &Decision) {
     }
 }
 
+/// The capture reader's fast path and its serde reader give the same capture, or the same
+/// rejection.
+fn check_readers(line: &str) {
+    assert_eq!(parse_capture(line), parse_capture_reference(line), "the capture readers disagree on {line}");
+}
+
 /// The capture reader gives the leaves a plain walk of the same JSON gives.
 fn check_leaves(line: &str) {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else { return };
@@ -413,6 +420,7 @@ pub fn capture(data: &[u8]) {
             assert_eq!(m.findings, d.findings, "monitor and enforce find differently on {line}");
         }
         check_leaves(line);
+        check_readers(line);
     }
     // Classification of the raw text as one value: spans inside the text, on character boundaries.
     if let Ok(text) = std::str::from_utf8(data) {

@@ -20,6 +20,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use std::borrow::Cow;
 use std::fmt;
 
+mod fast;
+
 /// Largest line scopecheck evaluates (bigger lines are rejected, not truncated).
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -45,7 +47,7 @@ impl fmt::Display for Scalar<'_> {
 }
 
 /// A parsed, checked event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Capture<'a> {
     /// `ts` as written.
     pub ts_text: Cow<'a, str>,
@@ -197,6 +199,24 @@ impl<'a> Capture<'a> {
 
 /// Parses one JSONL line into a checked capture.
 pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
+    parse(line, true)
+}
+
+/// [`parse_capture`] through the serde reader alone, never the fast path: the reference the
+/// fast path is tested against (here and in `scopecheck-fuzz`). Not for general use.
+#[doc(hidden)]
+pub fn parse_capture_reference(line: &str) -> Result<Capture<'_>, Rejection> {
+    parse(line, false)
+}
+
+/// Whether [`parse_capture`]'s fast path reads `line` itself (else the serde reader does). For
+/// tests of the two readers. Not for general use.
+#[doc(hidden)]
+pub fn fast_path_reads(line: &str) -> bool {
+    line.len() <= MAX_LINE_BYTES && fast::read(line, &mut Reader::for_line(line)).is_some()
+}
+
+fn parse(line: &str, fast: bool) -> Result<Capture<'_>, Rejection> {
     if line.len() > MAX_LINE_BYTES {
         return Err(Rejection::new(format!(
             "the line is {} bytes, over the {} byte limit",
@@ -204,32 +224,15 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
             MAX_LINE_BYTES
         )));
     }
-    // Sized for a typical event up front (a leaf costs at least six bytes of JSON, `"k":1,`),
-    // so that reading it does not grow these again and again.
-    let mut reader = Reader {
-        path: String::with_capacity(128),
-        paths: String::with_capacity((line.len() / 2).min(1 << 16)),
-        path_ends: Vec::with_capacity((line.len() / 32).min(4096)),
-        nodes: Vec::with_capacity((line.len() / 16).min(4096)),
-        node_index: hashbrown::HashTable::with_capacity((line.len() / 16).min(4096)),
-        leaves: Vec::with_capacity((line.len() / 16).min(4096)),
-        values: Vec::with_capacity((line.len() / 16).min(4096)),
-        budget: path_budget(line.len()),
-        ..Reader::default()
+    let read = if fast {
+        let mut reader = Reader::for_line(line);
+        fast::read(line, &mut reader).map(|env| (env, reader))
+    } else {
+        None
     };
-    let mut de = serde_json::Deserializer::from_str(line);
-    let envelope = EnvelopeSeed { reader: &mut reader }.deserialize(&mut de).and_then(|env| {
-        de.end()?;
-        Ok(env)
-    });
-    let env = match envelope {
-        Ok(env) => env,
-        Err(e) => {
-            return Err(Rejection::new(match reader.reason.take() {
-                Some(reason) => reason,
-                None => format!("not valid JSON: {e}"),
-            }));
-        }
+    let (env, reader) = match read {
+        Some(read) => read,
+        None => read_serde(line)?,
     };
     let (Some(ts_text), true) = (env.ts, env.has_data) else {
         let key = if env.has_data { "ts" } else { "data" };
@@ -252,6 +255,24 @@ pub fn parse_capture(line: &str) -> Result<Capture<'_>, Rejection> {
         values: reader.values,
         complete: !reader.too_deep,
     })
+}
+
+/// Reads a line with serde_json's deserializer: the reader of record, whose wording every
+/// rejection uses.
+fn read_serde(line: &str) -> Result<(Envelope<'_>, Reader<'_>), Rejection> {
+    let mut reader = Reader::for_line(line);
+    let mut de = serde_json::Deserializer::from_str(line);
+    let envelope = EnvelopeSeed { reader: &mut reader }.deserialize(&mut de).and_then(|env| {
+        de.end()?;
+        Ok(env)
+    });
+    match envelope {
+        Ok(env) => Ok((env, reader)),
+        Err(e) => Err(Rejection::new(match reader.reason.take() {
+            Some(reason) => reason,
+            None => format!("not valid JSON: {e}"),
+        })),
+    }
 }
 
 /// Parses a record's `ts` as RFC 3339 with an offset. The rejection gives the text's length, never
@@ -289,6 +310,22 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader sized for a typical event of `line` up front (a leaf costs at least six bytes
+    /// of JSON, `"k":1,`), so that reading it does not grow these again and again.
+    fn for_line(line: &str) -> Reader<'a> {
+        Reader {
+            path: String::with_capacity(128),
+            paths: String::with_capacity((line.len() / 2).min(1 << 16)),
+            path_ends: Vec::with_capacity((line.len() / 32).min(4096)),
+            nodes: Vec::with_capacity((line.len() / 16).min(4096)),
+            node_index: hashbrown::HashTable::with_capacity((line.len() / 16).min(4096)),
+            leaves: Vec::with_capacity((line.len() / 16).min(4096)),
+            values: Vec::with_capacity((line.len() / 16).min(4096)),
+            budget: path_budget(line.len()),
+            ..Reader::default()
+        }
+    }
+
     fn reject<E: de::Error>(&mut self, reason: impl Into<String>) -> E {
         let reason = reason.into();
         let e = E::custom(&reason);

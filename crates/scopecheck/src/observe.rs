@@ -5,7 +5,7 @@ use crate::scope::{EncryptionLevel, yaml_error};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-pub use crate::capture::{Capture, MAX_LINE_BYTES, Scalar, parse_capture};
+pub use crate::capture::{Capture, MAX_LINE_BYTES, Scalar, fast_path_reads, parse_capture, parse_capture_reference};
 
 /// Why a line was not evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
