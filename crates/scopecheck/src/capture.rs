@@ -241,6 +241,10 @@ fn parse(line: &str, fast: bool) -> Result<Capture<'_>, Rejection> {
         )));
     };
     let ts = parse_ts(&ts_text)?;
+    // Keys (text), `.` and `[]`: always UTF-8.
+    let Ok(paths) = String::from_utf8(reader.paths) else {
+        return Err(Rejection::new("a field path in `data` is not UTF-8"));
+    };
     Ok(Capture {
         ts_text,
         ts,
@@ -249,7 +253,7 @@ fn parse(line: &str, fast: bool) -> Result<Capture<'_>, Rejection> {
         subject_kind: env.subject_kind,
         source: env.source,
         store: env.store,
-        paths: reader.paths,
+        paths,
         path_ends: reader.path_ends,
         leaves: reader.leaves,
         values: reader.values,
@@ -289,10 +293,12 @@ pub(crate) fn parse_ts(text: &str) -> std::result::Result<DateTime<FixedOffset>,
 /// What the walk over `data` collects.
 #[derive(Default)]
 struct Reader<'a> {
-    /// The path being read.
-    path: String,
-    /// The distinct leaf paths, one after the other, and where each ends.
-    paths: String,
+    /// The path being read (UTF-8: keys, `.` and `[]`; bytes, so that cutting it back costs no
+    /// check of character boundaries).
+    path: Vec<u8>,
+    /// The distinct leaf paths, one after the other, and where each ends (UTF-8, checked once
+    /// when the event is read, rather than path by path).
+    paths: Vec<u8>,
     path_ends: Vec<u32>,
     /// The tree of paths met: node 0 is `data`; a node is a key or `[]` under its parent.
     nodes: Vec<PathNode<'a>>,
@@ -314,8 +320,8 @@ impl<'a> Reader<'a> {
     /// of JSON, `"k":1,`), so that reading it does not grow these again and again.
     fn for_line(line: &str) -> Reader<'a> {
         Reader {
-            path: String::with_capacity(128),
-            paths: String::with_capacity((line.len() / 2).min(1 << 16)),
+            path: Vec::with_capacity(128),
+            paths: Vec::with_capacity((line.len() / 2).min(1 << 16)),
             path_ends: Vec::with_capacity((line.len() / 32).min(4096)),
             nodes: Vec::with_capacity((line.len() / 16).min(4096)),
             node_index: hashbrown::HashTable::with_capacity((line.len() / 16).min(4096)),
@@ -375,9 +381,27 @@ impl<'a> Reader<'a> {
     /// Appends a key to the path being read.
     fn push_key(&mut self, key: &str) {
         if !self.path.is_empty() {
-            self.path.push('.');
+            self.path.push(b'.');
         }
-        self.path.push_str(key);
+        self.path.extend_from_slice(key.as_bytes());
+    }
+
+    /// Appends the key of `len` bytes at `start` of `line` to the path being read. A short key is
+    /// copied as sixteen bytes and cut back (a copy of a known size is a few moves, where one of
+    /// any size is a `memcpy` call, in wasm a call out of the module).
+    #[inline]
+    fn push_key_at(&mut self, line: &[u8], start: usize, len: usize) {
+        if !self.path.is_empty() {
+            self.path.push(b'.');
+        }
+        let at = self.path.len();
+        match start.checked_add(16).and_then(|end| line.get(start..end)).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
+            Some(w) if len <= 16 => {
+                self.path.extend_from_slice(w);
+                self.path.truncate(at + len);
+            }
+            _ => self.path.extend_from_slice(line.get(start..start.saturating_add(len)).unwrap_or_default()),
+        }
     }
 
     /// A scalar at `node`, whose path is `self.path`.
@@ -393,7 +417,7 @@ impl<'a> Reader<'a> {
                          under many fields); shorten the keys or split the event"
                     )));
                 }
-                self.paths.push_str(&self.path);
+                self.paths.extend_from_slice(&self.path);
                 let (Ok(id), Ok(end)) = (u32::try_from(self.path_ends.len()), u32::try_from(self.paths.len())) else {
                     return Err(self.reject("`data` has too many distinct field paths"));
                 };
@@ -706,7 +730,7 @@ impl<'de, 'r> Visitor<'de> for Node<'r, 'de> {
         let (reader, depth) = (self.reader, self.depth + 1);
         let node = reader.child(self.node, None, None);
         let len = reader.path.len();
-        reader.path.push_str("[]");
+        reader.path.extend_from_slice(b"[]");
         while seq.next_element_seed(Node { reader: &mut *reader, depth, node })?.is_some() {}
         reader.path.truncate(len);
         Ok(())

@@ -294,13 +294,19 @@ impl<'a> Parser<'a> {
     fn key(&mut self, reader: &mut Reader<'a>, parent: u32) -> Option<u32> {
         self.ws();
         self.eat(b'"')?;
+        let start = self.i;
         let key = self.string()?;
         self.ws();
         self.eat(b':')?;
-        reader.push_key(&key);
         Some(match key {
-            Cow::Borrowed(k) => reader.child(parent, Some(k), Some(k)),
-            Cow::Owned(k) => reader.child(parent, Some(&k), None),
+            Cow::Borrowed(k) => {
+                reader.push_key_at(self.b, start, k.len());
+                reader.child(parent, Some(k), Some(k))
+            }
+            Cow::Owned(k) => {
+                reader.push_key(&k);
+                reader.child(parent, Some(&k), None)
+            }
         })
     }
 
@@ -338,7 +344,7 @@ impl<'a> Parser<'a> {
                     let path_len = reader.path.len();
                     self.ws();
                     if !self.eat_if(b']') {
-                        reader.path.push_str("[]");
+                        reader.path.extend_from_slice(b"[]");
                         stack.push(Open { node: items, path_len, object: false });
                         node = items;
                         continue;
