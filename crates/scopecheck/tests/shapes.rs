@@ -76,3 +76,84 @@ fn a_warm_decider_decides_each_shape_as_a_fresh_one() {
     assert_ne!(want[2], want[3], "`ab` + `c` and `a` + `bc` are different fields");
     assert_eq!(want[5], want[6], "`a.b` nested and as one key are one path");
 }
+
+/// A label longer than the value cache keeps, with an email at its end.
+const LONG_LABEL: &str = r#"{"input":{"pointer":{"x":1,"y":2,"pressed":false}},"ui":{"label":"Refresh the inbox and the calendar and the task list and the shared folders and the team channels now, then write to jane.doe@example.com"}}"#;
+
+/// A field whose values the detectors do not scan (numbers, booleans) is decided once per shape
+/// and context and then remembered. Its decisions differ with the context (inside the capture
+/// window or not, the kind of person, the store, the source), and a number large enough to be an
+/// id is scanned after all: a warm decider still decides each event as a fresh one.
+#[test]
+fn remembered_fields_follow_the_context() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scope = std::fs::read_to_string(root.join("fixtures/mci/scope.yaml")).unwrap();
+    // A rule of the user's whose `collect` decision on the pointer depends on each part of the
+    // context: the window, the kind of person, the source and the store.
+    let policy = r#"
+@id("pointer-in-context")
+@severity("low")
+@title("Pointer captured in a context the team flagged")
+@help("Test rule.")
+forbid (principal, action == Scopecheck::Action::"collect", resource)
+when {
+  context.category in Scopecheck::Category::"behavior.input.pointer" &&
+  (!context.in_window || context.source == "other" ||
+   (context has subject_kind && context.subject_kind == "contractor") ||
+   context.store == Scopecheck::Store::"scratch")
+};
+"#;
+    let setup = Setup {
+        scope: Some(Source::new("scope.yaml", scope)),
+        policies: vec![Source::new("context.cedar", policy)],
+        ..Setup::default()
+    };
+    let engine = Arc::new(setup.build().unwrap());
+    let make = || Decider::new(Arc::clone(&engine), DecideOptions::default()).unwrap();
+    let datas = [
+        r#"{"input":{"pointer":{"x":1,"y":2,"pressed":true}}}"#,
+        r#"{"input":{"pointer":{"x":1,"y":2,"pressed":false}},"perf":{"score":3}}"#,
+        r#"{"input":{"pointer":{"x":1,"y":2,"pressed":false}},"perf":{"score":4111111111111111}}"#,
+        r#"{"input":{"pointer":{"x":1,"y":2,"pressed":false}},"perf":{"score":"4111 1111 1111 1111"}}"#,
+        r#"{"input":{"pointer":{"x":4111111111111111,"y":2,"pressed":false}},"perf":{"score":3}}"#,
+        // Text in a declared field: remembered only while no value adds a category.
+        r#"{"input":{"pointer":{"x":1,"y":2,"pressed":false}},"ui":{"label":"Refresh inbox"}}"#,
+        r#"{"input":{"pointer":{"x":1,"y":2,"pressed":false}},"ui":{"label":"jane.doe@example.com"}}"#,
+        LONG_LABEL,
+    ];
+    let contexts = [
+        r#""ts":"2026-05-12T10:14:03-07:00","subject_kind":"employee","store":"mci-raw","source":"agent""#,
+        r#""ts":"2026-05-12T12:30:00-07:00","subject_kind":"employee","store":"mci-raw","source":"agent""#,
+        r#""ts":"2026-05-16T10:14:03-07:00","subject_kind":"employee","store":"mci-raw","source":"agent""#,
+        r#""ts":"2026-05-12T10:14:03-07:00","subject_kind":"contractor","store":"mci-raw","source":"agent""#,
+        r#""ts":"2026-05-12T10:14:03-07:00","subject_kind":"employee","store":"scratch","source":"agent""#,
+        r#""ts":"2026-05-12T10:14:03-07:00","subject_kind":"employee","store":"mci-raw","source":"other""#,
+        r#""ts":"2026-05-12T10:14:03-07:00","subject_kind":"employee""#,
+        r#""ts":"2026-05-12T10:14:03-07:00","store":"mci-raw","source":"agent""#,
+    ];
+    let lines: Vec<String> = contexts
+        .iter()
+        .flat_map(|c| datas.iter().map(move |d| format!(r#"{{{c},"program":"mci","data":{d}}}"#)))
+        .collect();
+    let want: Vec<String> = lines.iter().map(|l| serde_json::to_string(&make().decide_line(l)).unwrap()).collect();
+    let mut warm = make();
+    let n = lines.len();
+    assert_eq!(n, 64, "the stride below must visit every event");
+    for _ in 0..3 {
+        for i in (0..n).map(|i| (i * 11) % n).chain((0..n).rev()) {
+            let got = serde_json::to_string(&warm.decide_line(&lines[i])).unwrap();
+            assert_eq!(got, want[i], "{}", lines[i]);
+        }
+    }
+    // The contexts and the scanned numbers do change the decisions of the same fields.
+    let distinct: std::collections::BTreeSet<&String> = want.iter().collect();
+    assert!(distinct.len() >= 8, "only {} distinct decisions", distinct.len());
+    assert_ne!(want[1], want[2], "a card number is scanned");
+    assert_ne!(want[1], want[4], "a card number in a declared field is scanned");
+    assert_ne!(want[5], want[6], "an email in a label is found");
+    assert_ne!(want[5], want[7], "an email at the end of a long label is found");
+    // The pointer alone (the first data) is flagged in the contexts the rule names.
+    let pointer: Vec<bool> =
+        (0..contexts.len()).map(|c| want[c * datas.len()].contains("pointer-in-context")).collect();
+    assert_eq!(pointer, [false, true, true, true, true, true, false, false], "{want:#?}");
+}

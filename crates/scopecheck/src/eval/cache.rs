@@ -15,6 +15,30 @@ use std::sync::Arc;
 /// and kind share the first one's entry (the finding is the same, only the evidence is shorter).
 const MAX_FAILURES: usize = 1024;
 
+/// What a field's `collect` decision depends on besides the field and its categories: the
+/// event's context, as [`CollectKey`] has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct FieldContext {
+    pub(super) in_window: bool,
+    pub(super) kind: u32,
+    pub(super) source: u32,
+    pub(super) store: u32,
+}
+
+/// What the evaluator learned of one field of a shape, in one [`FieldContext`], when none of its
+/// values was one the detectors scan (numbers, booleans; no encryption required of it): its
+/// categories then come from its name and declaration alone, so its decisions are the same in
+/// every such event.
+#[derive(Debug, Clone)]
+pub(super) enum FieldMemo {
+    /// Not decided yet in this context.
+    Unknown,
+    /// No rule fired: these categories (interned, in name order) are all it gives.
+    Quiet(Arc<[u32]>),
+    /// Some rule fired: its findings need the event's values, so it is evaluated in full.
+    Loud,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct CaptureKey {
     pub(super) store: u32,

@@ -21,7 +21,7 @@ mod hits;
 pub mod probe;
 mod shape;
 
-use cache::{AccessKey, CaptureKey, CollectKey, NO_KIND};
+use cache::{AccessKey, CaptureKey, CollectKey, FieldContext, FieldMemo, NO_KIND};
 use cedar_policy::{Authorizer, Entities, Entity, EntityUid, RestrictedExpression};
 use entities::{Types, cedar_err, rx_long, rx_str, type_name, uid};
 use hits::{EventFacts, describe_value, evidence_of, merge_hits};
@@ -284,6 +284,10 @@ pub struct Evaluator {
     /// Leaf-path sequences seen, by [`Capture::shape_hash`]: the interned paths and their order.
     shapes: hashbrown::HashTable<ShapeEntry>,
     shape_bytes: usize,
+    next_shape_id: u64,
+    /// Per (shape, context): what each field of the shape gave when its values were not
+    /// scannable ([`FieldMemo`]). Emptied with the shapes, and past [`MAX_FIELD_MEMOS`].
+    field_memos: HashMap<(u64, FieldContext), Vec<FieldMemo>>,
     scratch_cats: Vec<(u32, CatAgg)>,
     /// What the value detectors found in short values already seen (labels, titles, button
     /// names recur in event after event): each is classified once while it keeps recurring.
@@ -293,6 +297,8 @@ pub struct Evaluator {
 
 /// Values up to this many bytes are remembered with what the detectors found in them.
 pub const VALUE_CACHE_MAX_LEN: usize = 128;
+/// The field memos (one per shape and context) are emptied past this many.
+const MAX_FIELD_MEMOS: usize = 4096;
 /// At most this many values are remembered; when full, the cache starts again empty (the values
 /// that keep recurring are back at once), so its memory stays under about a megabyte.
 pub const VALUE_CACHE_ENTRIES: usize = 4096;
@@ -380,6 +386,8 @@ impl Evaluator {
             field_stores: HashMap::default(),
             shapes: hashbrown::HashTable::new(),
             shape_bytes: 0,
+            next_shape_id: 0,
+            field_memos: HashMap::default(),
             scratch_cats: Vec::new(),
         };
         let stores: BTreeSet<String> = ev
@@ -407,6 +415,7 @@ impl Evaluator {
     /// Decisions are the same either way; this exists to measure what the cache buys.
     pub fn set_decision_cache(&mut self, on: bool) {
         self.use_cache = on;
+        self.field_memos.clear();
     }
 
     /// Also report, in each outcome, every field seen and its categories (off by default: it costs).
@@ -594,11 +603,53 @@ impl Evaluator {
         let mut kept: Vec<(u32, u32)> = Vec::new();
         let mut cats: Vec<(u32, CatAgg)> = std::mem::take(&mut self.scratch_cats);
         let unclassified = self.strings.intern(UNCLASSIFIED);
+        // What this shape's fields gave in this context before (with the decision cache only:
+        // without it, every field is evaluated in full, the reference the tests hold this to).
+        let memo_key = (shape.id, FieldContext { in_window, kind: kind_id, source: source_id, store: store_id });
+        let mut memo: Vec<FieldMemo> = Vec::new();
+        if self.use_cache {
+            memo = self.field_memos.remove(&memo_key).unwrap_or_default();
+            memo.resize(shape.infos.len(), FieldMemo::Unknown);
+        }
         // The leaves grouped by path, in path order (stable: values keep their order), so that
         // an event's outcome never depends on what this evaluator saw before.
-        for (group, info) in shape.order.chunk_by(|a, b| a.0 == b.0).zip(shape.infos.iter()) {
+        for (field, (group, info)) in shape.order.chunk_by(|a, b| a.0 == b.0).zip(shape.infos.iter()).enumerate() {
             let Some(&(path_id, first)) = group.first() else { continue };
             let Some(first_value) = cap.value(first as usize) else { continue };
+            // When no value adds a category (and there is no encryption to check), the field's
+            // categories are its name's and declaration's, the same in every such event: what
+            // it gave before in this context holds. Values are checked from the value cache
+            // only (a longer text is evaluated in full, so that it is scanned once).
+            let memo_field = !memo.is_empty()
+                && !info.encryption_required
+                && group.iter().all(|&(_, i)| {
+                    cap.value(i as usize).is_none_or(|v| match v {
+                        Scalar::Str(s) => s.len() <= VALUE_CACHE_MAX_LEN,
+                        _ => true,
+                    })
+                });
+            if memo_field
+                && let Some(FieldMemo::Quiet(known)) = memo.get(field)
+                && !group.iter().any(|&(_, i)| {
+                    cap.value(i as usize).and_then(scannable).is_some_and(|text| {
+                        self.detect(&engine, &text).iter().any(|d| adds_category(&engine, d).is_some())
+                    })
+                })
+            {
+                let known = Arc::clone(known);
+                self.field_done(
+                    path_id,
+                    info,
+                    known.iter().copied(),
+                    unclassified,
+                    (store, store_id),
+                    person,
+                    &mut kept,
+                    &mut observed,
+                )?;
+                continue;
+            }
+            let mut value_categories = false;
             cats.clear();
             for &(c, conf) in &info.name_categories {
                 if !cats.iter().any(|(x, _)| *x == c) {
@@ -614,13 +665,8 @@ impl Evaluator {
                     continue;
                 };
                 for d in self.detect(&engine, &text).iter() {
-                    if d.confidence < engine.options.min_confidence {
-                        continue;
-                    }
-                    let Some(cat) = d.category.as_deref() else { continue };
-                    if !engine.taxonomy.contains(cat) {
-                        continue;
-                    }
+                    let Some(cat) = adds_category(&engine, d) else { continue };
+                    value_categories = true;
                     let cid = self.strings.intern(cat);
                     let at = match cats.iter().position(|(x, _)| *x == cid) {
                         Some(at) => at,
@@ -722,6 +768,16 @@ impl Evaluator {
                     }
                 }
             }
+            if memo_field
+                && !value_categories
+                && let Some(m) = memo.get_mut(field)
+            {
+                *m = if per_rule.is_none() {
+                    FieldMemo::Quiet(cats.iter().map(|(c, _)| *c).collect())
+                } else {
+                    FieldMemo::Loud
+                };
+            }
             for (fire, (categories, evidence)) in per_rule.into_iter().flatten() {
                 let target = match self.failure_parts(&fire) {
                     Some((t, _)) => t,
@@ -735,38 +791,16 @@ impl Evaluator {
                     evidence,
                 });
             }
-            for (c, _) in cats.iter().filter(|(c, _)| *c != unclassified) {
-                kept.push((*c, path_id));
-            }
-            if store != NO_STORE && self.count_field_stores {
-                let key = (path_id, store_id);
-                if !self.field_stores.contains_key(&key) {
-                    // Retention depends on the field and the store only: decided once per pair.
-                    let fires = self.retain_fires(path_id, store)?;
-                    let people = if fires.is_empty() { None } else { Some(crate::people::People::default()) };
-                    self.field_stores.insert(key, FieldStore { events: 0, fires, people });
-                }
-                if let Some(fs) = self.field_stores.get_mut(&key) {
-                    fs.events += 1;
-                    if let (Some(p), Some(h)) = (&mut fs.people, person) {
-                        p.insert(h);
-                    }
-                }
-            }
-            if self.observe_fields {
-                let categories = cats
-                    .iter()
-                    .filter(|(c, _)| *c != unclassified)
-                    .map(|(c, _)| self.strings.get(*c).to_string())
-                    .collect();
-                observed.push(FieldObservation {
-                    path: self.strings.get(path_id).to_string(),
-                    declared: info.decl.is_some(),
-                    categories,
-                });
-            }
+            let ids = cats.iter().map(|(c, _)| *c);
+            self.field_done(path_id, info, ids, unclassified, (store, store_id), person, &mut kept, &mut observed)?;
         }
         self.scratch_cats = cats;
+        if !memo.is_empty() {
+            if self.field_memos.len() >= MAX_FIELD_MEMOS {
+                self.field_memos.clear();
+            }
+            self.field_memos.insert(memo_key, memo);
+        }
         // What the event wrote to its store, one decision per (store, category), in name order.
         // The categories (few) in name order; each one's paths in visiting order.
         let mut kept_cats: Vec<u32> = Vec::new();
@@ -829,6 +863,49 @@ impl Evaluator {
 }
 
 impl Evaluator {
+    /// What every field gives whatever its findings: the categories its event wrote to its store
+    /// (`kept`), its count per store, and its observation when asked.
+    #[allow(clippy::too_many_arguments)]
+    fn field_done(
+        &mut self,
+        path_id: u32,
+        info: &PathInfo,
+        cats: impl Iterator<Item = u32> + Clone,
+        unclassified: u32,
+        (store, store_id): (&str, u32),
+        person: Option<u64>,
+        kept: &mut Vec<(u32, u32)>,
+        observed: &mut Vec<FieldObservation>,
+    ) -> Result<()> {
+        for c in cats.clone().filter(|c| *c != unclassified) {
+            kept.push((c, path_id));
+        }
+        if store != NO_STORE && self.count_field_stores {
+            let key = (path_id, store_id);
+            if !self.field_stores.contains_key(&key) {
+                // Retention depends on the field and the store only: decided once per pair.
+                let fires = self.retain_fires(path_id, store)?;
+                let people = if fires.is_empty() { None } else { Some(crate::people::People::default()) };
+                self.field_stores.insert(key, FieldStore { events: 0, fires, people });
+            }
+            if let Some(fs) = self.field_stores.get_mut(&key) {
+                fs.events += 1;
+                if let (Some(p), Some(h)) = (&mut fs.people, person) {
+                    p.insert(h);
+                }
+            }
+        }
+        if self.observe_fields {
+            let categories = cats.filter(|c| *c != unclassified).map(|c| self.strings.get(c).to_string()).collect();
+            observed.push(FieldObservation {
+                path: self.strings.get(path_id).to_string(),
+                declared: info.decl.is_some(),
+                categories,
+            });
+        }
+        Ok(())
+    }
+
     /// One access-log entry: which rules each field read satisfies.
     /// Returns (fire, field path) pairs; an entry naming no field is checked once, as `*`.
     pub fn evaluate_access(&mut self, a: &crate::observe::Access) -> Result<Vec<(Fire, String)>> {
@@ -936,15 +1013,24 @@ impl From<Error> for EvalFailure {
 pub fn scannable<'v>(v: &'v Scalar<'_>) -> Option<std::borrow::Cow<'v, str>> {
     match v {
         Scalar::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_ref())),
-        // Nine characters or more: at least 100,000,000, or -10,000,000 and below.
-        Scalar::Number(n)
-            if n.as_u64().is_some_and(|u| u >= 100_000_000) || n.as_i64().is_some_and(|i| i <= -10_000_000) =>
-        {
-            let s = n.to_string();
-            if s.len() >= 9 { Some(std::borrow::Cow::Owned(s)) } else { None }
-        }
+        Scalar::Number(n) if is_scannable(n) => Some(std::borrow::Cow::Owned(n.to_string())),
         _ => None,
     }
+}
+
+/// Whether [`scannable`] gives a number a text, without making it: nine characters or more,
+/// at least 100,000,000, or -10,000,000 and below.
+fn is_scannable(n: &serde_json::Number) -> bool {
+    n.as_u64().is_some_and(|u| u >= 100_000_000) || n.as_i64().is_some_and(|i| i <= -10_000_000)
+}
+
+/// The category a detection adds to its field, if it counts: confident enough, and of a
+/// category the taxonomy knows.
+fn adds_category<'d>(engine: &Engine, d: &'d Detection) -> Option<&'d str> {
+    if d.confidence < engine.options.min_confidence {
+        return None;
+    }
+    d.category.as_deref().filter(|c| engine.taxonomy.contains(c))
 }
 
 /// One rule's categories and evidence on one field.

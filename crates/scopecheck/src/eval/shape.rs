@@ -9,6 +9,8 @@ use std::sync::Arc;
 /// An event's leaf paths, interned, and the order the evaluator visits them in.
 #[derive(Debug)]
 pub(super) struct Shape {
+    /// Unique in its evaluator (the key of its field memos).
+    pub(super) id: u64,
     /// (path id, leaf index), sorted by path name, then document order.
     pub(super) order: Box<[(u32, u32)]>,
     /// What the scope and the names say of each path, in `order`'s group order.
@@ -72,7 +74,8 @@ impl Evaluator {
                 infos.push(self.path_info(path_id));
             }
         }
-        let shape = Arc::new(Shape { order: order.into(), infos: infos.into() });
+        self.next_shape_id += 1;
+        let shape = Arc::new(Shape { id: self.next_shape_id, order: order.into(), infos: infos.into() });
         let (paths, ends, leaves) = cap.shape_parts();
         let entry = ShapeEntry {
             hash,
@@ -86,6 +89,7 @@ impl Evaluator {
             if self.shape_bytes + len > MAX_SHAPE_BYTES {
                 self.shapes.clear();
                 self.shape_bytes = 0;
+                self.field_memos.clear();
             }
             self.shape_bytes += len;
             self.shapes.insert_unique(hash, entry, |e| e.hash);
