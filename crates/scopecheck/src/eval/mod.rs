@@ -288,6 +288,8 @@ pub struct Evaluator {
     /// Per (shape, context): what each field of the shape gave when its values were not
     /// scannable ([`FieldMemo`]). Emptied with the shapes, and past [`MAX_FIELD_MEMOS`].
     field_memos: HashMap<(u64, FieldContext), Vec<FieldMemo>>,
+    /// How many fields the memos hold in all.
+    memo_fields: usize,
     scratch_cats: Vec<(u32, CatAgg)>,
     /// What the value detectors found in short values already seen (labels, titles, button
     /// names recur in event after event): each is classified once while it keeps recurring.
@@ -297,8 +299,10 @@ pub struct Evaluator {
 
 /// Values up to this many bytes are remembered with what the detectors found in them.
 pub const VALUE_CACHE_MAX_LEN: usize = 128;
-/// The field memos (one per shape and context) are emptied past this many.
+/// The field memos (one per shape and context) are emptied past this many...
 const MAX_FIELD_MEMOS: usize = 4096;
+/// ...or past this many fields in all (a few tens of bytes each).
+const MAX_MEMO_FIELDS: usize = 1 << 18;
 /// At most this many values are remembered; when full, the cache starts again empty (the values
 /// that keep recurring are back at once), so its memory stays under about a megabyte.
 pub const VALUE_CACHE_ENTRIES: usize = 4096;
@@ -388,6 +392,7 @@ impl Evaluator {
             shape_bytes: 0,
             next_shape_id: 0,
             field_memos: HashMap::default(),
+            memo_fields: 0,
             scratch_cats: Vec::new(),
         };
         let stores: BTreeSet<String> = ev
@@ -415,7 +420,12 @@ impl Evaluator {
     /// Decisions are the same either way; this exists to measure what the cache buys.
     pub fn set_decision_cache(&mut self, on: bool) {
         self.use_cache = on;
+        self.clear_field_memos();
+    }
+
+    fn clear_field_memos(&mut self) {
         self.field_memos.clear();
+        self.memo_fields = 0;
     }
 
     /// Also report, in each outcome, every field seen and its categories (off by default: it costs).
@@ -607,8 +617,9 @@ impl Evaluator {
         // without it, every field is evaluated in full, the reference the tests hold this to).
         let memo_key = (shape.id, FieldContext { in_window, kind: kind_id, source: source_id, store: store_id });
         let mut memo: Vec<FieldMemo> = Vec::new();
-        if self.use_cache {
+        if self.use_cache && shape.cached {
             memo = self.field_memos.remove(&memo_key).unwrap_or_default();
+            self.memo_fields = self.memo_fields.saturating_sub(memo.len());
             memo.resize(shape.infos.len(), FieldMemo::Unknown);
         }
         // The leaves grouped by path, in path order (stable: values keep their order), so that
@@ -796,9 +807,10 @@ impl Evaluator {
         }
         self.scratch_cats = cats;
         if !memo.is_empty() {
-            if self.field_memos.len() >= MAX_FIELD_MEMOS {
-                self.field_memos.clear();
+            if self.field_memos.len() >= MAX_FIELD_MEMOS || self.memo_fields + memo.len() > MAX_MEMO_FIELDS {
+                self.clear_field_memos();
             }
+            self.memo_fields += memo.len();
             self.field_memos.insert(memo_key, memo);
         }
         // What the event wrote to its store, one decision per (store, category), in name order.

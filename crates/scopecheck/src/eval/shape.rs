@@ -11,6 +11,9 @@ use std::sync::Arc;
 pub(super) struct Shape {
     /// Unique in its evaluator (the key of its field memos).
     pub(super) id: u64,
+    /// Kept in the shape cache (a shape too large for it is planned again each time, and its
+    /// fields are not remembered).
+    pub(super) cached: bool,
     /// (path id, leaf index), sorted by path name, then document order.
     pub(super) order: Box<[(u32, u32)]>,
     /// What the scope and the names say of each path, in `order`'s group order.
@@ -74,9 +77,10 @@ impl Evaluator {
                 infos.push(self.path_info(path_id));
             }
         }
-        self.next_shape_id += 1;
-        let shape = Arc::new(Shape { id: self.next_shape_id, order: order.into(), infos: infos.into() });
         let (paths, ends, leaves) = cap.shape_parts();
+        let cached = self.use_cache && paths.len() + 4 * (ends.len() + leaves.len()) <= MAX_SHAPE_KEY;
+        self.next_shape_id += 1;
+        let shape = Arc::new(Shape { id: self.next_shape_id, cached, order: order.into(), infos: infos.into() });
         let entry = ShapeEntry {
             hash,
             paths: paths.into(),
@@ -85,11 +89,11 @@ impl Evaluator {
             shape: Arc::clone(&shape),
         };
         let len = entry.bytes();
-        if len <= MAX_SHAPE_KEY && self.use_cache {
+        if cached {
             if self.shape_bytes + len > MAX_SHAPE_BYTES {
                 self.shapes.clear();
                 self.shape_bytes = 0;
-                self.field_memos.clear();
+                self.clear_field_memos();
             }
             self.shape_bytes += len;
             self.shapes.insert_unique(hash, entry, |e| e.hash);
