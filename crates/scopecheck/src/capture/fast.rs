@@ -89,6 +89,17 @@ struct Open {
     object: bool,
 }
 
+/// What [`Parser::number_syntax`] read of a number.
+struct NumberSyntax {
+    negative: bool,
+    /// Digits in the integer part.
+    digits: usize,
+    /// Their value (exact up to 19 digits).
+    significand: u64,
+    /// No fraction and no exponent.
+    integer: bool,
+}
+
 struct Parser<'a> {
     line: &'a str,
     b: &'a [u8],
@@ -225,7 +236,27 @@ impl<'a> Parser<'a> {
     #[inline]
     fn number(&mut self) -> Option<serde_json::Number> {
         let start = self.i;
-        let mut i = start;
+        let n = self.number_syntax()?;
+        // Up to nineteen digits, `digit_run`'s value is exact.
+        if n.integer && n.digits <= 19 {
+            if !n.negative {
+                return Some(n.significand.into());
+            }
+            // serde_json's own rule: below zero as an i64, else (`-0`, under i64::MIN) a float.
+            let v = (n.significand as i64).wrapping_neg();
+            if v < 0 {
+                return Some(v.into());
+            }
+        }
+        number_text(self.line.get(start..self.i)?)
+    }
+
+    /// A number's syntax, read past: its sign, integer part and whether it has a fraction or an
+    /// exponent. Only [`Parser::number`] values it (serde_json ignores the value of what it
+    /// skips, so `1e999` is no error there).
+    #[inline]
+    fn number_syntax(&mut self) -> Option<NumberSyntax> {
+        let mut i = self.i;
         let negative = self.b.get(i) == Some(&b'-');
         if negative {
             i += 1;
@@ -258,18 +289,7 @@ impl<'a> Parser<'a> {
             integer = false;
         }
         self.i = i;
-        // Up to nineteen digits, `digit_run`'s value is exact.
-        if integer && digits <= 19 {
-            if !negative {
-                return Some(significand.into());
-            }
-            // serde_json's own rule: below zero as an i64, else (`-0`, under i64::MIN) a float.
-            let v = (significand as i64).wrapping_neg();
-            if v < 0 {
-                return Some(v.into());
-            }
-        }
-        number_text(self.line.get(start..i)?)
+        Some(NumberSyntax { negative, digits, significand, integer })
     }
 
     /// An envelope field's value: a string or null (`Some(None)`); for `subject`, also an
@@ -473,35 +493,6 @@ impl<'a> Parser<'a> {
         self.string()?;
         self.ws();
         self.eat(b':')
-    }
-
-    /// A number's syntax, without its value (serde_json ignores the value of what it skips, so
-    /// `1e999` is no error there).
-    fn number_syntax(&mut self) -> Option<()> {
-        self.eat_if(b'-');
-        match self.peek()? {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => self.i += digit_run(self.b, self.i).0,
-            _ => return None,
-        }
-        if self.eat_if(b'.') {
-            self.some_digits()?;
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.i += 1;
-            }
-            self.some_digits()?;
-        }
-        Some(())
-    }
-
-    /// One or more digits.
-    fn some_digits(&mut self) -> Option<()> {
-        let (n, _) = digit_run(self.b, self.i);
-        self.i += n;
-        (n > 0).then_some(())
     }
 }
 

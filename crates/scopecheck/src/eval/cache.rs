@@ -26,9 +26,9 @@ pub(super) struct FieldContext {
 }
 
 /// What the evaluator learned of one field of a shape, in one [`FieldContext`], when none of its
-/// values was one the detectors scan (numbers, booleans; no encryption required of it): its
-/// categories then come from its name and declaration alone, so its decisions are the same in
-/// every such event.
+/// values added a category (numbers, booleans, text the detectors find nothing in; no
+/// encryption required of it): its categories then come from its name and declaration alone,
+/// so its decisions are the same in every such event.
 #[derive(Debug, Clone)]
 pub(super) enum FieldMemo {
     /// Not decided yet in this context.

@@ -285,8 +285,9 @@ pub struct Evaluator {
     shapes: hashbrown::HashTable<ShapeEntry>,
     shape_bytes: usize,
     next_shape_id: u64,
-    /// Per (shape, context): what each field of the shape gave when its values were not
-    /// scannable ([`FieldMemo`]). Emptied with the shapes, and past [`MAX_FIELD_MEMOS`].
+    /// Per (shape, context): what each field of the shape gave when no value added a category
+    /// ([`FieldMemo`]). Emptied with the shapes, and past [`MAX_FIELD_MEMOS`] or
+    /// [`MAX_MEMO_FIELDS`].
     field_memos: HashMap<(u64, FieldContext), Vec<FieldMemo>>,
     /// How many fields the memos hold in all.
     memo_fields: usize,
@@ -506,8 +507,13 @@ impl Evaluator {
     }
 
     /// What the value detectors find in `text`: from the cache for a short value seen before.
+    /// Whether [`Evaluator::detect`] keeps what it finds in a value of `len` bytes.
+    fn remembers_value(&self, len: usize) -> bool {
+        self.use_value_cache && len <= VALUE_CACHE_MAX_LEN
+    }
+
     fn detect(&mut self, engine: &Engine, text: &str) -> Arc<[Detection]> {
-        if !self.use_value_cache || text.len() > VALUE_CACHE_MAX_LEN {
+        if !self.remembers_value(text.len()) {
             return engine.detectors.scan(text).into();
         }
         if let Some(found) = self.values.get(text) {
@@ -630,14 +636,11 @@ impl Evaluator {
             // When no value adds a category (and there is no encryption to check), the field's
             // categories are its name's and declaration's, the same in every such event: what
             // it gave before in this context holds. Values are checked from the value cache
-            // only (a longer text is evaluated in full, so that it is scanned once).
+            // only (a text it does not keep is evaluated in full, so that it is scanned once).
             let memo_field = !memo.is_empty()
                 && !info.encryption_required
                 && group.iter().all(|&(_, i)| {
-                    cap.value(i as usize).is_none_or(|v| match v {
-                        Scalar::Str(s) => s.len() <= VALUE_CACHE_MAX_LEN,
-                        _ => true,
-                    })
+                    cap.value(i as usize).and_then(scannable).is_none_or(|text| self.remembers_value(text.len()))
                 });
             if memo_field
                 && let Some(FieldMemo::Quiet(known)) = memo.get(field)
@@ -1025,15 +1028,15 @@ impl From<Error> for EvalFailure {
 pub fn scannable<'v>(v: &'v Scalar<'_>) -> Option<std::borrow::Cow<'v, str>> {
     match v {
         Scalar::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_ref())),
-        Scalar::Number(n) if is_scannable(n) => Some(std::borrow::Cow::Owned(n.to_string())),
+        // Nine characters or more: at least 100,000,000, or -10,000,000 and below.
+        Scalar::Number(n)
+            if n.as_u64().is_some_and(|u| u >= 100_000_000) || n.as_i64().is_some_and(|i| i <= -10_000_000) =>
+        {
+            let s = n.to_string();
+            if s.len() >= 9 { Some(std::borrow::Cow::Owned(s)) } else { None }
+        }
         _ => None,
     }
-}
-
-/// Whether [`scannable`] gives a number a text, without making it: nine characters or more,
-/// at least 100,000,000, or -10,000,000 and below.
-fn is_scannable(n: &serde_json::Number) -> bool {
-    n.as_u64().is_some_and(|u| u >= 100_000_000) || n.as_i64().is_some_and(|i| i <= -10_000_000)
 }
 
 /// The category a detection adds to its field, if it counts: confident enough, and of a

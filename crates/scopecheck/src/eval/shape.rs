@@ -36,11 +36,11 @@ impl ShapeEntry {
         let (paths, ends, leaves) = cap.shape_parts();
         crate::bytes::str_eq(&self.paths, paths) && *self.ends == *ends && *self.leaves == *leaves
     }
+}
 
-    /// The bytes it holds, for the cache's bound.
-    fn bytes(&self) -> usize {
-        self.paths.len() + 4 * (self.ends.len() + self.leaves.len())
-    }
+/// The bytes a cache entry for these shape parts holds, for the cache's bound.
+fn shape_bytes(paths: &str, ends: &[u32], leaves: &[u32]) -> usize {
+    paths.len() + 4 * (ends.len() + leaves.len())
 }
 
 /// The shape cache is emptied when its entries' keys pass this size (bytes).
@@ -78,7 +78,8 @@ impl Evaluator {
             }
         }
         let (paths, ends, leaves) = cap.shape_parts();
-        let cached = self.use_cache && paths.len() + 4 * (ends.len() + leaves.len()) <= MAX_SHAPE_KEY;
+        let len = shape_bytes(paths, ends, leaves);
+        let cached = self.use_cache && len <= MAX_SHAPE_KEY;
         self.next_shape_id += 1;
         let shape = Arc::new(Shape { id: self.next_shape_id, cached, order: order.into(), infos: infos.into() });
         let entry = ShapeEntry {
@@ -88,7 +89,6 @@ impl Evaluator {
             leaves: leaves.into(),
             shape: Arc::clone(&shape),
         };
-        let len = entry.bytes();
         if cached {
             if self.shape_bytes + len > MAX_SHAPE_BYTES {
                 self.shapes.clear();
