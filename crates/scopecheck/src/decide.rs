@@ -320,6 +320,14 @@ impl Decider {
         &self.eval
     }
 
+    /// Turns the evaluator's caches (decisions per shape, remembered fields, values) on or off.
+    /// Off is the reference the tests hold the cached path to; decisions are the same either way.
+    #[doc(hidden)]
+    pub fn set_caches(&mut self, on: bool) {
+        self.eval.set_decision_cache(on);
+        self.eval.set_value_cache(on);
+    }
+
     /// Decides on one event, given as its JSON text (a JSONL line). Never fails: an event that
     /// cannot be decided is denied with the reason.
     pub fn decide_line(&mut self, line: &str) -> Decision {

@@ -157,3 +157,89 @@ when {
         (0..contexts.len()).map(|c| want[c * datas.len()].contains("pointer-in-context")).collect();
     assert_eq!(pointer, [false, true, true, true, true, true, false, false], "{want:#?}");
 }
+
+/// The field memos are bounded twice (entries, and fields in all) and emptied past either bound;
+/// shapes too large for the shape cache get no memo. A long stream that crosses both bounds, and
+/// events with 70 KB of paths, are decided with one warm decider exactly as with no cache at all,
+/// before and after the memos are emptied.
+#[test]
+fn memos_past_their_bounds_and_shapes_past_the_cache_change_no_decision() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scope = std::fs::read_to_string(root.join("fixtures/mci/scope.yaml")).unwrap();
+    // Decisions on the pointer depend on the source: a memo kept for the wrong source, or one
+    // left half-emptied, shows as a wrong verdict.
+    let policy = r#"
+@id("pointer-from-odd-source")
+@severity("low")
+@title("Pointer captured by a source the team flagged")
+@help("Test rule.")
+forbid (principal, action == Scopecheck::Action::"collect", resource)
+when {
+  context.category in Scopecheck::Category::"behavior.input.pointer" &&
+  (context.source like "*1" || context.source like "*3" || context.source like "*7")
+};
+"#;
+    let setup = Setup {
+        scope: Some(Source::new("scope.yaml", scope)),
+        policies: vec![Source::new("source.cedar", policy)],
+        ..Setup::default()
+    };
+    let engine = Arc::new(setup.build().unwrap());
+    let make = |caches: bool| {
+        let mut d = Decider::new(Arc::clone(&engine), DecideOptions::default()).unwrap();
+        d.set_caches(caches);
+        d
+    };
+    let event = |source: usize, data: String| {
+        format!(
+            r#"{{"ts":"2026-05-12T10:14:03-07:00","program":"mci","subject":"e-{source}","subject_kind":"employee","store":"mci-raw","source":"src-{source}","data":{data}}}"#
+        )
+    };
+    let mut lines: Vec<String> = Vec::new();
+    // Past the bound on entries (4,096): 48 shapes in 90 contexts, 4,320 memos.
+    for s in 0..48 {
+        for c in 0..90 {
+            let extra = if (s + c) % 11 == 0 { r#""jane.doe@example.com""# } else { "7" };
+            lines.push(event(c, format!(r#"{{"input":{{"pointer":{{"x":{c},"y":2}}}},"perf":{{"k{s}":{extra}}}}}"#)));
+        }
+    }
+    // Past the bound on fields (262,144): 30 shapes of 300 fields in 32 contexts, 288,000 fields.
+    for s in 0..30 {
+        for c in 0..32 {
+            let fields: Vec<String> = (0..300).map(|f| format!(r#""f{f}":{}"#, f + c)).collect();
+            lines.push(event(
+                c,
+                format!(r#"{{"input":{{"pointer":{{"x":1,"y":2}}}},"perf":{{"s{s}":1,{}}}}}"#, fields.join(",")),
+            ));
+        }
+    }
+    // Shapes too large for the shape cache: 280 keys of 250 bytes (70 KB of paths), an email in
+    // some of them.
+    let long_key = "k".repeat(248);
+    for c in 0..6 {
+        let fields: Vec<String> = (0..280)
+            .map(|f| {
+                let v = if f == 100 + c { r#""jane.doe@example.com""#.to_string() } else { f.to_string() };
+                format!(r#""{long_key}{f:03}":{v}"#)
+            })
+            .collect();
+        lines.push(event(c, format!(r#"{{"input":{{"pointer":{{"x":1,"y":2}}}},"ui":{{{}}}}}"#, fields.join(","))));
+    }
+    let mut reference = make(false);
+    let want: Vec<String> = lines.iter().map(|l| serde_json::to_string(&reference.decide_line(l)).unwrap()).collect();
+    let mut warm = make(true);
+    let n = lines.len();
+    // In order, then again in a scattered order (every memo emptied at least once in between).
+    for i in (0..n).chain((0..n).map(|i| (i * 7919) % n)) {
+        let got = serde_json::to_string(&warm.decide_line(&lines[i])).unwrap();
+        assert_eq!(got, want[i], "event {i}");
+    }
+    // The stream does exercise what it claims: flagged and quiet sources, emails found, and the
+    // long events decided (not refused).
+    assert!(want.iter().any(|w| w.contains("pointer-from-odd-source")));
+    assert!(want.iter().any(|w| !w.contains("pointer-from-odd-source")));
+    assert!(want.iter().filter(|w| w.contains("contact.email")).count() >= 300, "emails found");
+    for w in &want[n - 6..] {
+        assert!(w.contains("contact.email") && !w.contains("too_large") && !w.contains("invalid"), "{w}");
+    }
+}
