@@ -637,19 +637,24 @@ impl Evaluator {
             // categories are its name's and declaration's, the same in every such event: what
             // it gave before in this context holds. Values are checked from the value cache
             // only (a text it does not keep is evaluated in full, so that it is scanned once).
-            let memo_field = !memo.is_empty()
-                && !info.encryption_required
-                && group.iter().all(|&(_, i)| {
-                    cap.value(i as usize).and_then(scannable).is_none_or(|text| self.remembers_value(text.len()))
-                });
-            if memo_field
-                && let Some(FieldMemo::Quiet(known)) = memo.get(field)
-                && !group.iter().any(|&(_, i)| {
-                    cap.value(i as usize).and_then(scannable).is_some_and(|text| {
-                        self.detect(&engine, &text).iter().any(|d| adds_category(&engine, d).is_some())
-                    })
-                })
-            {
+            // One pass over the values: `memo_field` (every text short enough to be remembered)
+            // and, when the memo is quiet, `quiet` (no value adds a category now either).
+            let mut memo_field = !memo.is_empty() && !info.encryption_required;
+            let mut quiet = memo_field && matches!(memo.get(field), Some(FieldMemo::Quiet(_)));
+            if memo_field {
+                for &(_, i) in group {
+                    let Some(text) = cap.value(i as usize).and_then(scannable) else { continue };
+                    if !self.remembers_value(text.len()) {
+                        memo_field = false;
+                        quiet = false;
+                        break;
+                    }
+                    if quiet && self.detect(&engine, &text).iter().any(|d| adds_category(&engine, d).is_some()) {
+                        quiet = false;
+                    }
+                }
+            }
+            if quiet && let Some(FieldMemo::Quiet(known)) = memo.get(field) {
                 let known = Arc::clone(known);
                 self.field_done(
                     path_id,
