@@ -57,6 +57,23 @@ fn fresh(data: &str) -> String {
     serde_json::to_string(&decider().decide_line(&line(data))).unwrap()
 }
 
+/// The MCI fixture's scope with one user rule on the pointer, `when` the given condition holds.
+fn pointer_rule_engine(id: &str, title: &str, when: &str) -> Arc<scopecheck::eval::Engine> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scope = std::fs::read_to_string(root.join("fixtures/mci/scope.yaml")).unwrap();
+    let policy = format!(
+        "@id(\"{id}\")\n@severity(\"low\")\n@title(\"{title}\")\n@help(\"Test rule.\")\n\
+         forbid (principal, action == Scopecheck::Action::\"collect\", resource)\n\
+         when {{\n  context.category in Scopecheck::Category::\"behavior.input.pointer\" &&\n  ({when})\n}};\n"
+    );
+    let setup = Setup {
+        scope: Some(Source::new("scope.yaml", scope)),
+        policies: vec![Source::new(format!("{id}.cedar"), policy)],
+        ..Setup::default()
+    };
+    Arc::new(setup.build().unwrap())
+}
+
 #[test]
 fn a_warm_decider_decides_each_shape_as_a_fresh_one() {
     let want: Vec<String> = DATA.iter().map(|d| fresh(d)).collect();
@@ -86,29 +103,15 @@ const LONG_LABEL: &str = r#"{"input":{"pointer":{"x":1,"y":2,"pressed":false}},"
 /// id is scanned after all: a warm decider still decides each event as a fresh one.
 #[test]
 fn remembered_fields_follow_the_context() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let scope = std::fs::read_to_string(root.join("fixtures/mci/scope.yaml")).unwrap();
     // A rule of the user's whose `collect` decision on the pointer depends on each part of the
     // context: the window, the kind of person, the source and the store.
-    let policy = r#"
-@id("pointer-in-context")
-@severity("low")
-@title("Pointer captured in a context the team flagged")
-@help("Test rule.")
-forbid (principal, action == Scopecheck::Action::"collect", resource)
-when {
-  context.category in Scopecheck::Category::"behavior.input.pointer" &&
-  (!context.in_window || context.source == "other" ||
+    let engine = pointer_rule_engine(
+        "pointer-in-context",
+        "Pointer captured in a context the team flagged",
+        r#"!context.in_window || context.source == "other" ||
    (context has subject_kind && context.subject_kind == "contractor") ||
-   context.store == Scopecheck::Store::"scratch")
-};
-"#;
-    let setup = Setup {
-        scope: Some(Source::new("scope.yaml", scope)),
-        policies: vec![Source::new("context.cedar", policy)],
-        ..Setup::default()
-    };
-    let engine = Arc::new(setup.build().unwrap());
+   context.store == Scopecheck::Store::"scratch""#,
+    );
     let make = || Decider::new(Arc::clone(&engine), DecideOptions::default()).unwrap();
     let datas = [
         r#"{"input":{"pointer":{"x":1,"y":2,"pressed":true}}}"#,
@@ -164,27 +167,13 @@ when {
 /// before and after the memos are emptied.
 #[test]
 fn memos_past_their_bounds_and_shapes_past_the_cache_change_no_decision() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let scope = std::fs::read_to_string(root.join("fixtures/mci/scope.yaml")).unwrap();
     // Decisions on the pointer depend on the source: a memo kept for the wrong source, or one
     // left half-emptied, shows as a wrong verdict.
-    let policy = r#"
-@id("pointer-from-odd-source")
-@severity("low")
-@title("Pointer captured by a source the team flagged")
-@help("Test rule.")
-forbid (principal, action == Scopecheck::Action::"collect", resource)
-when {
-  context.category in Scopecheck::Category::"behavior.input.pointer" &&
-  (context.source like "*1" || context.source like "*3" || context.source like "*7")
-};
-"#;
-    let setup = Setup {
-        scope: Some(Source::new("scope.yaml", scope)),
-        policies: vec![Source::new("source.cedar", policy)],
-        ..Setup::default()
-    };
-    let engine = Arc::new(setup.build().unwrap());
+    let engine = pointer_rule_engine(
+        "pointer-from-odd-source",
+        "Pointer captured by a source the team flagged",
+        r#"context.source like "*1" || context.source like "*3" || context.source like "*7""#,
+    );
     let make = |caches: bool| {
         let mut d = Decider::new(Arc::clone(&engine), DecideOptions::default()).unwrap();
         d.set_caches(caches);
