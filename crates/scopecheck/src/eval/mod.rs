@@ -506,12 +506,12 @@ impl Evaluator {
         self.values.clear();
     }
 
-    /// What the value detectors find in `text`: from the cache for a short value seen before.
     /// Whether [`Evaluator::detect`] keeps what it finds in a value of `len` bytes.
     fn remembers_value(&self, len: usize) -> bool {
         self.use_value_cache && len <= VALUE_CACHE_MAX_LEN
     }
 
+    /// What the value detectors find in `text`: from the cache for a short value seen before.
     fn detect(&mut self, engine: &Engine, text: &str) -> Arc<[Detection]> {
         if !self.remembers_value(text.len()) {
             return engine.detectors.scan(text).into();
@@ -638,23 +638,28 @@ impl Evaluator {
             // it gave before in this context holds. Values are checked from the value cache
             // only (a text it does not keep is evaluated in full, so that it is scanned once).
             // One pass over the values: `memo_field` (every text short enough to be remembered)
-            // and, when the memo is quiet, `quiet` (no value adds a category now either).
+            // and `known`, the quiet memo's categories while no value adds a category now either.
             let mut memo_field = !memo.is_empty() && !info.encryption_required;
-            let mut quiet = memo_field && matches!(memo.get(field), Some(FieldMemo::Quiet(_)));
+            let mut known = match memo.get(field) {
+                Some(FieldMemo::Quiet(known)) if memo_field => Some(known),
+                _ => None,
+            };
             if memo_field {
                 for &(_, i) in group {
                     let Some(text) = cap.value(i as usize).and_then(scannable) else { continue };
                     if !self.remembers_value(text.len()) {
                         memo_field = false;
-                        quiet = false;
+                        known = None;
                         break;
                     }
-                    if quiet && self.detect(&engine, &text).iter().any(|d| adds_category(&engine, d).is_some()) {
-                        quiet = false;
+                    if known.is_some()
+                        && self.detect(&engine, &text).iter().any(|d| adds_category(&engine, d).is_some())
+                    {
+                        known = None;
                     }
                 }
             }
-            if quiet && let Some(FieldMemo::Quiet(known)) = memo.get(field) {
+            if let Some(known) = known {
                 let known = Arc::clone(known);
                 self.field_done(
                     path_id,
